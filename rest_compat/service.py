@@ -1,0 +1,140 @@
+"""Serves the route table: each request runs its pre-validated document against the schema."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import GraphQLInputType, OperationType, type_from_ast
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+
+from rest_compat.documents import load_document
+from rest_compat.route import RestError, RestRequest, Route, error_body, status_for
+from rest_compat.shapes import ResponseShape, lower_enums, response_shape
+from schema.executor import GraphQLEngine, PreparedDocument, RequestError
+
+ContextFactory = Callable[[Request], Awaitable[Any]]
+
+_VARIABLE_ERROR = re.compile(r"^Variable '\$\w+' (?:got invalid value .*? at '[\w.\[\]]*?\.?([\w\[\]]*)'; )?(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: Route
+    prepared: PreparedDocument
+    shape: ResponseShape
+    variable_types: dict[str, GraphQLInputType]
+
+
+def json_response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
+    if status == 204 or body is None:
+        return Response(status_code=status, headers=headers)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, error_body(status, message), headers)
+
+
+def compile_route(engine: GraphQLEngine, route: Route) -> CompiledRoute:
+    """Parse and validate a route's document once, outside the shared query cache."""
+    prepared = engine.prepare(load_document(route.document), cache=False)
+    operation = prepared.operation(None)
+    variable_types = {
+        definition.variable.name.value: type_from_ast(engine.schema, definition.type)
+        for definition in operation.variable_definitions
+    }
+    return CompiledRoute(
+        route, prepared, response_shape(engine.schema, prepared.document, operation), variable_types
+    )
+
+
+def _rest_message(message: str, route: Route) -> str:
+    """Say GraphQL's variable errors in REST's words: field names as the client sent them."""
+    match = _VARIABLE_ERROR.match(message)
+    if not match:
+        return message
+    graphql_field, reason = match.groups()
+    rest_names = {graphql: rest for rest, graphql in (route.body.fields if route.body else {}).items()}
+    if graphql_field:
+        return f"Invalid value for '{rest_names.get(graphql_field, graphql_field)}': {reason}"
+    for graphql, rest in rest_names.items():
+        reason = reason.replace(f"'{graphql}'", f"'{rest}'")
+    return f"Invalid request: {reason}"
+
+
+async def _read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > max_bytes:
+        raise RestError(413, f"Request body exceeds {max_bytes} bytes")
+    if not raw.strip():
+        raise RestError(400, "Request body must be a JSON object")
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RestError(400, "Request body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise RestError(400, "Request body must be a JSON object")
+    return parsed
+
+
+class RestService:
+    def __init__(
+        self,
+        engine: GraphQLEngine,
+        routes: list[Route],
+        make_context: ContextFactory,
+        max_body_bytes: int = 1_000_000,
+    ) -> None:
+        self.engine = engine
+        self.make_context = make_context
+        self.max_body_bytes = max_body_bytes
+        self.compiled = [compile_route(engine, route) for route in routes]
+
+    def starlette_routes(self) -> list[StarletteRoute]:
+        return [
+            StarletteRoute(c.route.path, self._endpoint(c), methods=[c.route.method], name=c.route.document)
+            for c in self.compiled
+        ]
+
+    def _endpoint(self, compiled: CompiledRoute) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await self.handle(compiled, request)
+            except RestError as error:
+                return error_response(error.status, error.message, error.headers)
+
+        return endpoint
+
+    async def handle(self, compiled: CompiledRoute, request: Request) -> Response:
+        route = compiled.route
+        body = await _read_json_object(request, self.max_body_bytes) if route.body is not None else None
+        rest_request = RestRequest(
+            path_params=dict(request.path_params),
+            query=request.query_params,
+            body=body,
+            headers=request.headers,
+        )
+        variables = route.build_variables(rest_request)
+        context = await self.make_context(request)
+        try:
+            result, errors = await self.engine.execute(
+                compiled.prepared,
+                context=context,
+                variables=variables,
+                allowed=(OperationType.QUERY, OperationType.MUTATION),
+            )
+        except RequestError as error:
+            raise RestError(status_for(error.code), _rest_message(error.errors[0]["message"], route)) from None
+        headers = dict(context.response_headers)
+        if errors:
+            first = errors[0]
+            raise RestError(status_for(first["extensions"]["code"]), first["message"], headers)
+        data = lower_enums(result.data, compiled.shape.enum_paths)
+        outcome = route.respond(data, rest_request)
+        return json_response(outcome.status, outcome.body, {**headers, **outcome.headers})

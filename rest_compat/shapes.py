@@ -1,0 +1,164 @@
+"""What a REST document returns, read off the document and the schema at start-up.
+
+From one .graphql document come both the JSON Schema of its result (for OpenAPI) and the
+response paths holding enum values (REST shows them in lower case). Aliases are the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+
+Path = tuple[str, ...]
+
+SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "ID": {"type": "string"},
+    "String": {"type": "string"},
+    "Int": {"type": "integer", "format": "int32"},
+    "Long": {"type": "integer", "format": "int64"},
+    "Float": {"type": "number"},
+    "Boolean": {"type": "boolean"},
+    "DateTime": {"type": "string", "format": "date-time"},
+    "JSON": {},
+}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        return {**schema, "type": [*types, "null"]}
+    if not schema:
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _enum_schema(enum: GraphQLEnumType) -> dict[str, Any]:
+    return {"type": "string", "enum": [name.lower() for name in enum.values]}
+
+
+@dataclass
+class ResponseShape:
+    schema: dict[str, Any]
+    enum_paths: set[Path] = field(default_factory=set)
+
+
+class _Walker:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema = schema
+        self.fragments = {
+            node.name.value: node for node in document.definitions if isinstance(node, FragmentDefinitionNode)
+        }
+        self.enum_paths: set[Path] = set()
+
+    def output(self, graphql_type: GraphQLOutputType, selection: SelectionSetNode | None, path: Path) -> dict[str, Any]:
+        if isinstance(graphql_type, GraphQLNonNull):
+            return self._non_null_output(graphql_type.of_type, selection, path)
+        return _nullable(self._non_null_output(graphql_type, selection, path))
+
+    def _non_null_output(self, graphql_type: Any, selection: SelectionSetNode | None, path: Path) -> dict[str, Any]:
+        if isinstance(graphql_type, GraphQLList):
+            return {"type": "array", "items": self.output(graphql_type.of_type, selection, path)}
+        if isinstance(graphql_type, GraphQLEnumType):
+            self.enum_paths.add(path)
+            return _enum_schema(graphql_type)
+        if isinstance(graphql_type, GraphQLScalarType):
+            return dict(SCALAR_SCHEMAS.get(graphql_type.name, {}))
+        assert selection is not None, f"{graphql_type} needs a selection set"
+        return self.selection(selection, graphql_type, path)
+
+    def selection(self, selection_set: SelectionSetNode, parent: Any, path: Path) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                name = node.name.value
+                if name.startswith("__"):
+                    properties[node.alias.value if node.alias else name] = {"type": "string"}
+                    continue
+                key = node.alias.value if node.alias else name
+                field_type = parent.fields[name].type
+                properties[key] = self.output(field_type, node.selection_set, (*path, key))
+            elif isinstance(node, InlineFragmentNode):
+                target = self.schema.get_type(node.type_condition.name.value) if node.type_condition else parent
+                properties.update(self.selection(node.selection_set, target, path)["properties"])
+            elif isinstance(node, FragmentSpreadNode):
+                fragment = self.fragments[node.name.value]
+                target = self.schema.get_type(fragment.type_condition.name.value)
+                properties.update(self.selection(fragment.selection_set, target, path)["properties"])
+        return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+def response_shape(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> ResponseShape:
+    walker = _Walker(schema, document)
+    root = schema.get_root_type(operation.operation)
+    return ResponseShape(walker.selection(operation.selection_set, root, ()), walker.enum_paths)
+
+
+def input_schema(graphql_type: GraphQLInputType, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """JSON Schema of an input type; `names` renames GraphQL input fields to REST keys."""
+    if isinstance(graphql_type, GraphQLNonNull):
+        return _input_non_null(graphql_type.of_type, names)
+    return _nullable(_input_non_null(graphql_type, names))
+
+
+def _input_non_null(graphql_type: Any, names: dict[str, str] | None) -> dict[str, Any]:
+    if isinstance(graphql_type, GraphQLList):
+        return {"type": "array", "items": input_schema(graphql_type.of_type)}
+    if isinstance(graphql_type, GraphQLEnumType):
+        return _enum_schema(graphql_type)
+    if isinstance(graphql_type, GraphQLScalarType):
+        return dict(SCALAR_SCHEMAS.get(graphql_type.name, {}))
+    assert isinstance(graphql_type, GraphQLInputObjectType)
+    rest_names = {graphql: rest for rest, graphql in (names or {}).items()}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for name, input_field in graphql_type.fields.items():
+        if names is not None and name not in rest_names:
+            continue
+        key = rest_names.get(name, name)
+        properties[key] = input_schema(input_field.type)
+        if input_field.description:
+            properties[key]["description"] = input_field.description
+        if isinstance(input_field.type, GraphQLNonNull) and input_field.default_value is None:
+            required.append(key)
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def lower_enums(data: Any, paths: set[Path], prefix: Path = ()) -> Any:
+    """Lower-case enum values in place at the given response paths (list indices ignored)."""
+    if not paths:
+        return data
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            if prefix in paths and isinstance(item, str):
+                data[index] = item.lower()
+            else:
+                lower_enums(item, paths, prefix)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            path = (*prefix, key)
+            if path in paths and isinstance(value, str):
+                data[key] = value.lower()
+            elif isinstance(value, (dict, list)) and any(p[: len(path)] == path for p in paths):
+                lower_enums(value, paths, path)
+    return data

@@ -1,0 +1,86 @@
+"""Permission directives: declared once on a field, printed in the SDL, enforced by the same object.
+
+Usage: `@strawberry.field(extensions=authenticated())`, `has_role("admin", "manager")`,
+`has_permission("manage_products")`. The check raises UNAUTHENTICATED / FORBIDDEN errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema_directive import Location
+from strawberry.types import Info
+
+
+@strawberry.schema_directive(
+    name="authenticated",
+    locations=[Location.FIELD_DEFINITION],
+    description="Requires a valid access token (UNAUTHENTICATED otherwise).",
+)
+class AuthenticatedDirective:
+    pass
+
+
+@strawberry.schema_directive(
+    name="hasRole",
+    locations=[Location.FIELD_DEFINITION],
+    description="Requires one of the listed roles (FORBIDDEN otherwise).",
+)
+class HasRoleDirective:
+    roles: list[str]
+
+
+@strawberry.schema_directive(
+    name="hasPermission",
+    locations=[Location.FIELD_DEFINITION],
+    description="Requires every listed permission (FORBIDDEN otherwise).",
+)
+class HasPermissionDirective:
+    permissions: list[str]
+
+
+class IsAuthenticated(BasePermission):
+    message = "Authentication required"
+    _schema_directive = AuthenticatedDirective()
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        await info.context.require_viewer()
+        return True
+
+
+class HasRole(BasePermission):
+    message = "Insufficient permissions"
+
+    def __init__(self, roles: tuple[str, ...]) -> None:
+        self.roles = roles
+        self._schema_directive = HasRoleDirective(roles=list(roles))
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        await info.context.require_role(*self.roles)
+        return True
+
+
+class HasPermission(BasePermission):
+    message = "Insufficient permissions"
+
+    def __init__(self, permissions: tuple[str, ...]) -> None:
+        self.permissions = permissions
+        self._schema_directive = HasPermissionDirective(permissions=list(permissions))
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        await info.context.require_permissions(*self.permissions)
+        return True
+
+
+def authenticated() -> list[PermissionExtension]:
+    return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=True)]
+
+
+def has_role(*roles: str) -> list[PermissionExtension]:
+    return [PermissionExtension(permissions=[HasRole(roles)], use_directives=True)]
+
+
+def has_permission(*permissions: str) -> list[PermissionExtension]:
+    return [PermissionExtension(permissions=[HasPermission(permissions)], use_directives=True)]

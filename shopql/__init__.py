@@ -1,0 +1,1 @@
+"""ShopQL: the application, its command line and its settings."""

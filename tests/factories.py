@@ -1,0 +1,138 @@
+"""Test data written straight to the test database (the server under test reads it over HTTP).
+
+Every name gets a unique suffix, so tests never depend on each other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import threading
+import uuid
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, select, update
+
+from db.engine import Database
+from db.ids import new_id
+from db.models import Brand, Category, Product, ProductVariant, Role, User, UserRole
+from resolvers.passwords import hash_password
+from resolvers.tokens import issue_access_token
+from shopql.settings import Settings
+from tests.support.server import TEST_JWT_SECRET
+
+T = TypeVar("T")
+_sequence = itertools.count(1)
+
+
+def unique(prefix: str = "t") -> str:
+    return f"{prefix}{next(_sequence)}x{uuid.uuid4().hex[:8]}"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Factory:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.settings = Settings(environment="test", database_url=database_url, jwt_secret=TEST_JWT_SECRET)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.db = self.run(self._connect())
+        self._password_hashes: dict[str, str] = {}
+
+    async def _connect(self) -> Database:
+        return Database(self.database_url, pool_size=2, max_overflow=2)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(60)
+
+    def close(self) -> None:
+        self.run(self.db.dispose())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def _insert(self, model: Any, values: dict[str, Any]) -> dict[str, Any]:
+        async def work() -> None:
+            async with self.db.transaction() as session:
+                await session.execute(insert(model).values(**values))
+
+        self.run(work())
+        return values
+
+    def execute(self, statement: Any) -> Any:
+        async def work() -> Any:
+            async with self.db.transaction() as session:
+                result = await session.execute(statement)
+                return result.all() if result.returns_rows else result.rowcount
+
+        return self.run(work())
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def category(self, **values: Any) -> dict[str, Any]:
+        name = values.pop("name", None) or unique("Category ")
+        now = utcnow()
+        return self._insert(Category, {
+            "id": new_id("cat"), "name": name, "slug": unique("cat-"), "description": "",
+            "parent_id": None, "image_url": "", "active": True, "created_at": now, "updated_at": now, **values,
+        })
+
+    def brand(self, **values: Any) -> dict[str, Any]:
+        now = utcnow()
+        return self._insert(Brand, {
+            "id": new_id("brand"), "name": unique("Brand "), "slug": unique("brand-"), "description": "",
+            "logo_url": "", "active": True, "created_at": now, "updated_at": now, **values,
+        })
+
+    def product(self, **values: Any) -> dict[str, Any]:
+        now = utcnow()
+        return self._insert(Product, {
+            "id": new_id("prod"), "sku": unique("SKU-"), "name": unique("Product "), "description": "",
+            "currency": "USD", "base_price_amount": 1000, "sale_price_amount": None, "sale_starts_at": None,
+            "sale_ends_at": None, "status": "ACTIVE", "brand_id": None, "category_id": None, "images": [],
+            "attributes": {}, "stock": 10, "created_at": now, "updated_at": now, **values,
+        })
+
+    def variant(self, product_id: str, **values: Any) -> dict[str, Any]:
+        now = utcnow()
+        return self._insert(ProductVariant, {
+            "id": new_id("var"), "product_id": product_id, "sku": unique("VSKU-"), "name": unique("Variant "),
+            "price_amount": None, "stock": 5, "attributes": {}, "created_at": now, "updated_at": now, **values,
+        })
+
+    def product_stock(self, product_id: str) -> int:
+        rows = self.execute(select(Product.stock).where(Product.id == product_id))
+        return rows[0][0]
+
+    def set_product(self, product_id: str, **values: Any) -> None:
+        self.execute(update(Product).where(Product.id == product_id).values(**values))
+
+    # --- accounts ----------------------------------------------------------------------------------
+
+    def user(self, *, email: str | None = None, password: str = "correct horse battery",
+             roles: tuple[str, ...] = ("user",), active: bool = True, **values: Any) -> dict[str, Any]:
+        if password not in self._password_hashes:
+            self._password_hashes[password] = hash_password(password)
+        now = utcnow()
+        user = self._insert(User, {
+            "id": new_id("usr"), "email": email or f"{unique('user')}@example.com",
+            "password_hash": self._password_hashes[password], "first_name": "Test", "last_name": "User",
+            "active": active, "email_verified": False, "created_at": now, "updated_at": now, **values,
+        })
+        for role in roles:
+            self.grant_role(user["id"], role)
+        user["password"] = password
+        user["token"] = self.access_token(user["id"])
+        return user
+
+    def grant_role(self, user_id: str, role_name: str) -> None:
+        role_id = self.execute(select(Role.id).where(Role.name == role_name))[0][0]
+        self._insert(UserRole, {"user_id": user_id, "role_id": role_id, "created_at": utcnow()})
+
+    def access_token(self, user_id: str, **overrides: Any) -> str:
+        return issue_access_token(user_id, self.settings, **overrides).token
