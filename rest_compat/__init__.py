@@ -1,0 +1,1 @@
+"""The REST compatibility layer: ROUTES.md served by running GraphQL documents."""

@@ -1,0 +1,1 @@
+"""The GraphQL contract: types, inputs, permissions, the root schema and its executor."""
