@@ -23,14 +23,16 @@ statement_counter: contextvars.ContextVar[list[int] | None] = contextvars.Contex
 )
 
 
-def _count_statement(*_: Any) -> None:
+def _count_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
     counter = statement_counter.get()
-    if counter is not None:
+    if counter is not None and not statement.startswith(("BEGIN", "PRAGMA")):
         counter[0] += 1
 
 
-def _create_sqlite_engine(url: str, begin: str) -> AsyncEngine:
-    engine = create_async_engine(url)
+def _create_sqlite_engine(url: str, begin: str | None) -> AsyncEngine:
+    # Without BEGIN (reads) every statement runs in its own implicit transaction and there is
+    # nothing to roll back when the connection returns to the pool.
+    engine = create_async_engine(url, pool_reset_on_return="rollback" if begin else None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -46,9 +48,17 @@ def _create_sqlite_engine(url: str, begin: str) -> AsyncEngine:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+    else:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _no_begin(conn: Any) -> None:
+            pass
 
     return engine
 
@@ -72,24 +82,26 @@ def _create_postgres_engine(url: str, pool_size: int, max_overflow: int) -> Asyn
 class Database:
     """The engines plus the two ways resolvers use them: short reads and one write transaction.
 
-    SQLite gets a second engine for writes whose transactions start with BEGIN IMMEDIATE: a
-    deferred transaction that reads and then writes fails with "database is locked" when
-    another writer got in between, instead of waiting for the busy timeout.
+    Reads run in autocommit mode: no BEGIN/ROLLBACK round trips around a single SELECT.
+    SQLite writes start with BEGIN IMMEDIATE: a deferred transaction that reads and then
+    writes fails with "database is locked" when another writer got in between, instead of
+    waiting for the busy timeout.
     """
 
     def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
         backend = make_url(url).get_backend_name()
+        self.is_sqlite = backend == "sqlite"
         if backend == "sqlite":
-            self.engine = _create_sqlite_engine(url, "BEGIN")
+            self.engine = _create_sqlite_engine(url, None)
             self.write_engine = _create_sqlite_engine(url, "BEGIN IMMEDIATE")
         elif backend == "postgresql":
-            self.engine = _create_postgres_engine(url, pool_size, max_overflow)
-            self.write_engine = self.engine
+            self.write_engine = _create_postgres_engine(url, pool_size, max_overflow)
+            self.engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
         else:
             raise ValueError(f"unsupported database backend: {backend}")
-        self.is_sqlite = backend == "sqlite"
-        for engine in {self.engine, self.write_engine}:
+        # The PostgreSQL read engine is an option view of the write engine and shares its events.
+        for engine in (self.engine, self.write_engine) if self.is_sqlite else (self.write_engine,):
             event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
         self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -106,9 +118,9 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.write_engine is not self.engine:
-            await self.write_engine.dispose()
+        await self.write_engine.dispose()
+        if self.is_sqlite:
+            await self.engine.dispose()
 
 
 def is_database_unavailable(error: BaseException) -> bool:

@@ -72,6 +72,20 @@ class PreparedDocument:
             ) from None
 
 
+NUL_MESSAGE = "Text must not contain NUL (\\u0000) characters"
+
+
+def _contains_nul(value: Any) -> bool:
+    """NUL cannot be stored in PostgreSQL text and is never meaningful input: refuse it up front."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
 def _error(message: str, code: str, error: GraphQLError | None = None, **extra: Any) -> dict[str, Any]:
     formatted: dict[str, Any] = {"message": message}
     if error is not None and error.locations:
@@ -108,6 +122,8 @@ class GraphQLEngine:
         if prepared is not None:
             self._cache.move_to_end(source)
             return prepared
+        if "\x00" in source or "\\u0000" in source:
+            raise RequestError([_error(NUL_MESSAGE, "BAD_USER_INPUT")], "BAD_USER_INPUT")
         try:
             document = parse(source, max_tokens=self.max_tokens)
         except GraphQLError as error:
@@ -155,6 +171,8 @@ class GraphQLEngine:
             )
         if variables is not None and not isinstance(variables, dict):
             raise RequestError([_error("'variables' must be a JSON object", "BAD_REQUEST")], "BAD_REQUEST")
+        if variables and _contains_nul(variables):
+            raise RequestError([_error(NUL_MESSAGE, "BAD_USER_INPUT")], "BAD_USER_INPUT")
         result = execute(
             self.schema,
             prepared.document,

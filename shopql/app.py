@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql.handle, methods=["GET", "POST"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         *rest.starlette_routes(),

@@ -43,7 +43,7 @@ class GraphQLEndpoint:
         self.max_body_bytes = max_body_bytes
         self._graphiql_html = get_graphql_ide_html(graphql_ide="graphiql") if graphiql else ""
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         if request.method == "GET":
             if "query" not in request.query_params and self._wants_html(request):
                 if not self.graphiql:

@@ -68,7 +68,7 @@ class Factory:
         async def work() -> Any:
             async with self.db.transaction() as session:
                 result = await session.execute(statement)
-                return result.all() if result.returns_rows else result.rowcount
+                return result.all() if getattr(statement, "is_select", False) else result.rowcount
 
         return self.run(work())
 
