@@ -367,6 +367,8 @@ def main() -> int:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _exit)
+    # Background jobs of non-interactive shells start with SIGINT ignored; take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGHUP, _exit)
     try:
         with TemporaryPostgres() as pg:
