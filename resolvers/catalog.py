@@ -41,8 +41,14 @@ def _fts5_phrase(keyword: str) -> str:
     return '"' + keyword.replace('"', '""') + '"'
 
 
-def _search_condition(db: Database, keyword: str) -> Any:
-    if db.is_sqlite and len(keyword) >= TRIGRAM:
+def _uses_fts(db: Database, where: ProductFilter) -> bool:
+    """The SQLite FTS index covers ACTIVE products and keywords of 3+ characters."""
+    return db.is_sqlite and not where.include_hidden and len(where.search or "") >= TRIGRAM
+
+
+def _search_condition(db: Database, where: ProductFilter) -> Any:
+    keyword = where.search or ""
+    if _uses_fts(db, where):
         return text(
             "products.rowid IN (SELECT rowid FROM products_search WHERE products_search MATCH :phrase)"
         ).bindparams(phrase=_fts5_phrase(keyword))
@@ -62,7 +68,7 @@ def _filtered(db: Database, statement: Select[Any], where: ProductFilter) -> Sel
     if where.brand_id is not None:
         conditions.append(products.c.brand_id == where.brand_id)
     if where.search:
-        conditions.append(_search_condition(db, where.search))
+        conditions.append(_search_condition(db, where))
     return statement.where(and_(*conditions)) if conditions else statement
 
 
@@ -73,10 +79,26 @@ def normalise_keyword(search: str | None) -> str | None:
     return keyword or None
 
 
-async def list_products(db: Database, where: ProductFilter, window: Window) -> Sequence[Row[Any]]:
+# Above this many matches, walking the newest-first index and stopping at the page's end beats
+# fetching every match to sort it (SQLite's planner cannot tell from the FTS subquery).
+DENSE_MATCHES = 1000
+
+
+async def list_products(
+    db: Database, where: ProductFilter, window: Window, matches: int | None = None
+) -> Sequence[Row[Any]]:
+    """A page of products, newest first. `matches`: the filter's total, when already known."""
+    statement = _filtered(db, select(products), where)
+    if (
+        matches is not None
+        and matches >= DENSE_MATCHES
+        and _uses_fts(db, where)
+        and where.category_id is None
+        and where.brand_id is None
+    ):
+        statement = statement.with_hint(products, "INDEXED BY ix_products_status_created_id", "sqlite")
     statement = (
-        _filtered(db, select(products), where)
-        .order_by(products.c.created_at.desc(), products.c.id.desc())
+        statement.order_by(products.c.created_at.desc(), products.c.id.desc())
         .offset(window.offset)
         .limit(window.limit)
     )
@@ -85,7 +107,13 @@ async def list_products(db: Database, where: ProductFilter, window: Window) -> S
 
 
 async def count_products(db: Database, where: ProductFilter) -> int:
-    statement = _filtered(db, select(func.count()).select_from(products), where)
+    if _uses_fts(db, where) and where.category_id is None and where.brand_id is None:
+        # The index holds exactly the public products: count there, without touching rows.
+        statement = text(
+            "SELECT count(*) FROM products_search WHERE products_search MATCH :phrase"
+        ).bindparams(phrase=_fts5_phrase(where.search or ""))
+    else:
+        statement = _filtered(db, select(func.count()).select_from(products), where)
     async with db.read() as conn:
         return int((await conn.execute(statement)).scalar_one())
 

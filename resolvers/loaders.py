@@ -11,6 +11,9 @@ from strawberry.dataloader import DataLoader
 
 from db.engine import Database
 from resolvers import catalog
+from resolvers.auth import accounts
+from resolvers import orders as order_reads
+from resolvers import rbac
 
 BatchLoad = Callable[[Database, Sequence[str]], Awaitable[list[Any]]]
 
@@ -53,3 +56,15 @@ class Loaders:
     @cached_property
     def child_categories(self) -> DataLoader[str, Any]:
         return self._loader(catalog.child_categories)
+
+    @cached_property
+    def permissions_of_role(self) -> DataLoader[str, Any]:
+        return self._loader(rbac.permissions_of_roles)
+
+    @cached_property
+    def order_items(self) -> DataLoader[str, Any]:
+        return self._loader(order_reads.items_by_order)
+
+    @cached_property
+    def user(self) -> DataLoader[str, Any]:
+        return self._loader(accounts.users_by_id)

@@ -58,7 +58,8 @@ ENVELOPE_CODE: dict[int, str] = {
 
 
 def status_for(code: str) -> int:
-    return STATUS_BY_CODE.get(code, 500)
+    # Payload error codes arrive lower-cased (REST lower-cases every enum value).
+    return STATUS_BY_CODE.get(code.upper(), 500)
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:

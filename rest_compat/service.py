@@ -17,6 +17,8 @@ from rest_compat.documents import load_document
 from rest_compat.route import RestError, RestRequest, Route, error_body, status_for
 from rest_compat.shapes import ResponseShape, lower_enums, response_shape
 from schema.executor import GraphQLEngine, PreparedDocument, RequestError
+from shopql.http_cache import PRIVATE, public_response
+from shopql.http_io import BodyTooLarge, read_body
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
 
@@ -43,11 +45,11 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 def compile_route(engine: GraphQLEngine, route: Route) -> CompiledRoute:
     """Parse and validate a route's document once, outside the shared query cache."""
-    prepared = engine.prepare(load_document(route.document), cache=False)
+    prepared = engine.prepare(load_document(route.document), cache=False, trusted=True)
     operation = prepared.operation(None)
     variable_types = {
         definition.variable.name.value: type_from_ast(engine.schema, definition.type)
-        for definition in operation.variable_definitions
+        for definition in operation.variable_definitions or ()
     }
     return CompiledRoute(
         route, prepared, response_shape(engine.schema, prepared.document, operation), variable_types
@@ -69,9 +71,10 @@ def _rest_message(message: str, route: Route) -> str:
 
 
 async def _read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > max_bytes:
-        raise RestError(413, f"Request body exceeds {max_bytes} bytes")
+    try:
+        raw = await read_body(request, max_bytes)
+    except BodyTooLarge as error:
+        raise RestError(413, str(error)) from None
     if not raw.strip():
         raise RestError(400, "Request body must be a JSON object")
     try:
@@ -90,10 +93,12 @@ class RestService:
         routes: list[Route],
         make_context: ContextFactory,
         max_body_bytes: int = 1_000_000,
+        cache_max_age: int = 30,
     ) -> None:
         self.engine = engine
         self.make_context = make_context
         self.max_body_bytes = max_body_bytes
+        self.cache_max_age = cache_max_age
         self.compiled = [compile_route(engine, route) for route in routes]
 
     def starlette_routes(self) -> list[StarletteRoute]:
@@ -136,5 +141,22 @@ class RestService:
             first = errors[0]
             raise RestError(status_for(first["extensions"]["code"]), first["message"], headers)
         data = lower_enums(result.data, compiled.shape.enum_paths)
-        outcome = route.respond(data, rest_request)
-        return json_response(outcome.status, outcome.body, {**headers, **outcome.headers})
+        try:
+            outcome = route.respond(data, rest_request)
+        except RestError as error:
+            # A payload's user error (e.g. 429) keeps the headers the resolver set (Retry-After).
+            error.headers = {**headers, **error.headers}
+            raise
+        headers.update(outcome.headers)
+        if route.method == "GET" and outcome.status == 200 and outcome.body is not None:
+            if "authorization" not in request.headers and not context.touched_private_data:
+                # Public read: cacheable by anyone for a short while, revalidated by ETag.
+                return public_response(
+                    orjson.dumps(outcome.body),
+                    "application/json",
+                    request.headers.get("if-none-match", ""),
+                    self.cache_max_age,
+                    headers,
+                )
+            headers["Cache-Control"] = PRIVATE
+        return json_response(outcome.status, outcome.body, headers)

@@ -226,13 +226,20 @@ async def product_connection(
     before: str | None,
 ) -> Connection[Product]:
     db, now = info.context.db, info.context.now
+    # A keyword search counts first: the total picks the faster plan for the page (and is
+    # what totalCount returns, so it is not computed twice).
+    total = await catalog.count_products(db, where) if where.search else None
+
+    async def count() -> int:
+        return total if total is not None else await catalog.count_products(db, where)
+
     return await paginate(
         first=first,
         after=after,
         last=last,
         before=before,
-        fetch=lambda window: catalog.list_products(db, where, window),
-        count=lambda: catalog.count_products(db, where),
+        fetch=lambda window: catalog.list_products(db, where, window, matches=total),
+        count=count,
         to_node=lambda row: Product.from_row(row, now),
     )
 

@@ -12,8 +12,14 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from resolvers.errors import DomainError
+from schema.auth import AuthMutation, AuthQuery
+from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
+from schema.catalog_admin import CatalogAdminMutation
+from schema.checkout import CheckoutQuery
 from schema.node import fetch_node
+from schema.orders import OrderMutation, OrderQuery
+from schema.rbac import RbacMutation, RbacQuery
 from schema.scalars import DateTime
 from schema.types import IdArg, Node
 
@@ -38,8 +44,8 @@ class NodeQuery:
         return list(await asyncio.gather(*(fetch_node(info, identifier) for identifier in ids)))
 
 
-QUERIES: tuple[type, ...] = (NodeQuery, CatalogQuery)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (NodeQuery, AuthQuery, CatalogQuery, RbacQuery, CartQuery, OrderQuery, CheckoutQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, RbacMutation, CatalogAdminMutation, CartMutation, OrderMutation)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None

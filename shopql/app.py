@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,9 +17,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from db.engine import Database, is_database_unavailable, statement_counter
+from db.engine import Database, is_database_unavailable
 from resolvers.context import RequestContext
 from rest_compat.openapi import openapi_document
 from rest_compat.routes import ROUTES
@@ -29,11 +26,13 @@ from rest_compat.service import RestService, error_response, json_response
 from schema.executor import GraphQLEngine
 from schema.root import schema
 from shopql.graphql_http import GraphQLEndpoint
+from shopql.logs import configure_logging
+from shopql.middleware import RequestIdMiddleware
+from shopql.persisted_queries import PersistedQueryStore
 from shopql.settings import Settings, get_settings
 
 log = logging.getLogger("shopql")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SWAGGER_UI = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ShopQL REST API</title>
 <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css"></head>
@@ -43,55 +42,22 @@ SWAGGER_UI = """<!doctype html>
 </body></html>"""
 
 
-class RequestIdMiddleware:
-    """Gives each request an id (the client's X-Request-ID when sane) and echoes it back.
-
-    With SQL_COUNT_HEADER on, also reports the request's SQL statement count (X-SQL-Statements),
-    which the tests use to pin the number of queries per request.
-    """
-
-    def __init__(self, app: ASGIApp, count_statements: bool = False) -> None:
-        self.app = app
-        self.count_statements = count_statements
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = ""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        counter = [0] if self.count_statements else None
-        token = statement_counter.set(counter) if counter is not None else None
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                if counter is not None:
-                    headers.append((b"x-sql-statements", str(counter[0]).encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if token is not None:
-                statement_counter.reset(token)
-
-
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
+    configure_logging(settings)
     db = Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
-    engine = GraphQLEngine(schema, max_tokens=settings.max_tokens, debug=settings.debug)
+    engine = GraphQLEngine(
+        schema,
+        max_tokens=settings.max_tokens,
+        debug=settings.debug,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost,
+    )
 
     async def make_context(request: Request) -> RequestContext:
         return RequestContext(
@@ -103,8 +69,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers=request.headers,  # type: ignore[arg-type]
         )
 
-    rest = RestService(engine, ROUTES, make_context, settings.max_body_bytes)
-    graphql = GraphQLEndpoint(engine, make_context, graphiql=settings.graphiql, max_body_bytes=settings.max_body_bytes)
+    rest = RestService(engine, ROUTES, make_context, settings.max_body_bytes, settings.http_cache_max_age)
+    graphql = GraphQLEndpoint(
+        engine,
+        make_context,
+        graphiql=settings.graphiql,
+        max_body_bytes=settings.max_body_bytes,
+        max_batch=settings.max_batch_size,
+        persisted=PersistedQueryStore(db, max_stored=settings.persisted_queries_max),
+        safelist_only=settings.persisted_queries_only,
+        # Safelist mode still runs the REST layer's documents, also when sent to /graphql.
+        trusted_sources=[c.prepared.source for c in rest.compiled],
+        cache_max_age=settings.http_cache_max_age,
+    )
     openapi = openapi_document(rest.compiled)
 
     async def health(_: Request) -> Response:
@@ -144,7 +121,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         await db.dispose()
 
-    middleware = [Middleware(RequestIdMiddleware, count_statements=settings.sql_count_header)]
+    middleware = [
+        Middleware(
+            RequestIdMiddleware, count_statements=settings.sql_count_header, log_access=settings.access_log
+        )
+    ]
     if settings.cors_origins:
         wildcard = "*" in settings.cors_origins
         middleware.append(
@@ -153,7 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_origins=list(settings.cors_origins),
                 allow_credentials=not wildcard,
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+                allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID", "If-None-Match"],
                 expose_headers=["X-Request-ID", "Retry-After", "ETag"],
                 max_age=600,
             )

@@ -85,6 +85,8 @@ def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from shopql.logs import logging_config
+
     _migrate(settings)
     uvicorn.run(
         "shopql.app:create_app",
@@ -92,7 +94,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        access_log=settings.access_log,
+        access_log=False,  # the app's own access log (ACCESS_LOG) carries the request id
+        log_config=logging_config(settings),
         log_level="info",
         timeout_graceful_shutdown=args.graceful_timeout,
         proxy_headers=args.proxy_headers,

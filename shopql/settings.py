@@ -77,6 +77,8 @@ class Settings:
     max_batch_size: int = 10
     max_body_bytes: int = 1_000_000
     persisted_queries_only: bool = False
+    persisted_queries_max: int = 10_000
+    http_cache_max_age: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,6 +134,8 @@ def load_settings() -> Settings:
         max_batch_size=_int("GRAPHQL_MAX_BATCH", 10, minimum=1),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_000_000, minimum=1024),
         persisted_queries_only=_bool("PERSISTED_QUERIES_ONLY", False),
+        persisted_queries_max=_int("PERSISTED_QUERIES_MAX", 10_000, minimum=0),
+        http_cache_max_age=_int("HTTP_CACHE_MAX_AGE", 30),
     )
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import insert, select, update
 from db.engine import Database
 from db.ids import new_id
 from db.models import Brand, Category, Product, ProductVariant, Role, User, UserRole
+from db.models import Permission, RolePermission
+from db.models import Promotion, ShippingMethod, TaxRate
 from resolvers.passwords import hash_password
 from resolvers.tokens import issue_access_token
 from shopql.settings import Settings
@@ -105,6 +107,22 @@ class Factory:
             "price_amount": None, "stock": 5, "attributes": {}, "created_at": now, "updated_at": now, **values,
         })
 
+    def products_bulk(self, rows: list[dict[str, Any]]) -> None:
+        """Many products in one statement (each row's values override the defaults)."""
+        now = utcnow()
+        values = [{
+            "id": new_id("prod"), "sku": unique("SKU-"), "name": unique("Product "), "description": "",
+            "currency": "USD", "base_price_amount": 1000, "sale_price_amount": None, "sale_starts_at": None,
+            "sale_ends_at": None, "status": "ACTIVE", "brand_id": None, "category_id": None, "images": [],
+            "attributes": {}, "stock": 10, "created_at": now, "updated_at": now, **row,
+        } for row in rows]
+
+        async def work() -> None:
+            async with self.db.transaction() as session:
+                await session.execute(insert(Product), values)
+
+        self.run(work())
+
     def product_stock(self, product_id: str) -> int:
         rows = self.execute(select(Product.stock).where(Product.id == product_id))
         return rows[0][0]
@@ -136,3 +154,88 @@ class Factory:
 
     def access_token(self, user_id: str, **overrides: Any) -> str:
         return issue_access_token(user_id, self.settings, **overrides).token
+
+    # --- roles and permissions -----------------------------------------------------------------------
+
+    def role_id(self, name: str) -> str:
+        return self.execute(select(Role.id).where(Role.name == name))[0][0]
+
+    def permission_id(self, name: str) -> str:
+        return self.execute(select(Permission.id).where(Permission.name == name))[0][0]
+
+    def role(self, *, name: str | None = None, description: str = "", permissions: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A custom role holding the named permissions."""
+        now = utcnow()
+        role = self._insert(Role, {
+            "id": new_id("role"), "name": name or unique("role_"), "description": description,
+            "created_at": now, "updated_at": now,
+        })
+        for permission in permissions:
+            self.grant_permission(role["name"], permission)
+        return role
+
+    def permission(self, *, name: str | None = None, resource: str = "tests", action: str = "manage",
+                   roles: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A custom permission, granted to the admin role (as the API does) and to `roles`."""
+        now = utcnow()
+        permission = self._insert(Permission, {
+            "id": new_id("perm"), "name": name or unique("perm_"), "resource": resource, "action": action,
+            "description": "", "created_at": now, "updated_at": now,
+        })
+        for role in ("admin", *roles):
+            self.grant_permission(role, permission["name"])
+        return permission
+
+    def grant_permission(self, role_name: str, permission_name: str) -> None:
+        permission_id = self.execute(select(Permission.id).where(Permission.name == permission_name))[0][0]
+        self._insert(RolePermission, {"role_id": self.role_id(role_name), "permission_id": permission_id})
+
+    def role_permission_names(self, role_id: str) -> set[str]:
+        rows = self.execute(
+            select(Permission.name).join(RolePermission, RolePermission.permission_id == Permission.id)
+            .where(RolePermission.role_id == role_id)
+        )
+        return {row[0] for row in rows}
+
+    def user_role_names(self, user_id: str) -> set[str]:
+        rows = self.execute(
+            select(Role.name).join(UserRole, UserRole.role_id == Role.id).where(UserRole.user_id == user_id)
+        )
+        return {row[0] for row in rows}
+
+    # --- checkout set-up ---------------------------------------------------------------------------
+
+    def shipping_method(self, **values: Any) -> dict[str, Any]:
+        now = utcnow()
+        return self._insert(ShippingMethod, {
+            "id": new_id("ship"), "name": unique("Shipping "), "currency": "USD", "price_amount": 599,
+            "free_over_amount": None, "active": True, "created_at": now, "updated_at": now, **values,
+        })
+
+    def tax_rate(self, country: str, state: str, rate: str) -> dict[str, Any]:
+        """Sets the rate of (country, state), replacing any earlier one."""
+        from decimal import Decimal
+
+        from sqlalchemy import delete
+
+        self.execute(delete(TaxRate).where(TaxRate.country == country, TaxRate.state == state))
+        now = utcnow()
+        return self._insert(TaxRate, {
+            "id": new_id("tax"), "country": country, "state": state, "rate": Decimal(rate),
+            "created_at": now, "updated_at": now,
+        })
+
+    def promotion(self, **values: Any) -> dict[str, Any]:
+        now = utcnow()
+        return self._insert(Promotion, {
+            "id": new_id("promo"), "code": unique("PROMO").upper(), "description": "", "kind": "PERCENTAGE",
+            "value": 10, "currency": "USD", "min_subtotal_amount": 0, "max_discount_amount": None,
+            "starts_at": None, "ends_at": None, "usage_limit": None, "usage_count": 0, "active": True,
+            "created_at": now, "updated_at": now, **values,
+        })
+
+    def promotion_usage(self, promotion_id: str) -> int:
+        return self.execute(select(Promotion.usage_count).where(Promotion.id == promotion_id))[0][0]
+
+    def variant_stock(self, variant_id: str) -> int:
+        return self.execute(select(ProductVariant.stock).where(ProductVariant.id == variant_id))[0][0]

@@ -268,3 +268,29 @@ def test_statement_count_does_not_depend_on_page_size(api, factory):
         assert small.status_code == large.status_code == 200
         counts.add((route, small.headers["x-sql-statements"] == large.headers["x-sql-statements"]))
     assert all(same for _, same in counts)
+
+
+def test_search_index_follows_status_and_name_changes(api, factory):
+    token = unique("idx")
+    product = factory.product(name=f"{token} original", status="DRAFT")
+    assert _search(api, token)["meta"]["total_items"] == 0
+    factory.set_product(product["id"], status="ACTIVE")
+    assert [i["id"] for i in _search(api, token)["data"]] == [product["id"]]
+    factory.set_product(product["id"], name=f"{token} renamed")
+    assert _search(api, f"{token} renamed")["meta"]["total_items"] == 1
+    assert _search(api, f"{token} original")["meta"]["total_items"] == 0
+    factory.set_product(product["id"], status="ARCHIVED")
+    assert _search(api, token)["meta"]["total_items"] == 0
+
+
+def test_search_with_many_matches_pages_newest_first(api, factory):
+    """Enough matches for the dense-match plan: the order and totals must not change."""
+    token = unique("dense")
+    start = utcnow() - dt.timedelta(days=1)
+    rows = [
+        {"name": f"{token} {i}", "created_at": start + dt.timedelta(seconds=i)} for i in range(1050)
+    ]
+    factory.products_bulk(rows)
+    body = api.get("/api/v1/catalog/products", params={"keyword": token, "page_size": 100, "page": 2}).json()
+    assert body["meta"]["total_items"] == 1050
+    assert [item["name"] for item in body["data"]] == [f"{token} {i}" for i in range(949, 849, -1)]
