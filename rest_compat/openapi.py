@@ -56,15 +56,15 @@ def _request_body(compiled: CompiledRoute) -> dict[str, Any] | None:
         return None
     if body.into is not None:
         graphql_type = compiled.variable_types[body.into]
-        if isinstance(graphql_type, GraphQLNonNull):
-            graphql_type = graphql_type.of_type
-        schema = input_schema(graphql_type, dict(body.fields))
+        if not isinstance(graphql_type, GraphQLNonNull):
+            graphql_type = GraphQLNonNull(graphql_type)  # the body is always a JSON object
+        schema = input_schema(graphql_type, body.fields, body.nested)
     else:
         properties = {}
         required = []
         for rest, graphql in body.fields.items():
             graphql_type = compiled.variable_types[graphql]
-            properties[rest] = input_schema(graphql_type)
+            properties[rest] = input_schema(graphql_type, body.nested.get(rest))
             if isinstance(graphql_type, GraphQLNonNull):
                 required.append(rest)
         schema = {"type": "object", "properties": properties}
@@ -81,6 +81,9 @@ def _operation(compiled: CompiledRoute) -> dict[str, Any]:
     ] + [
         {"name": p.name, "in": "query", "required": False, "description": p.description, "schema": p.schema}
         for p in route.query_params
+    ] + [
+        {"name": p.name, "in": "header", "required": False, "description": p.description, "schema": p.schema}
+        for p in route.header_params
     ]
     success_status = getattr(route.respond, "status", 200)
     success_schema = route.respond.success_schema(compiled.shape.schema)
@@ -89,7 +92,7 @@ def _operation(compiled: CompiledRoute) -> dict[str, Any]:
         success["content"] = {"application/json": {"schema": success_schema}}
     responses: dict[str, Any] = {str(success_status): success}
     statuses = set(route.errors) | {500, 503}
-    if route.auth:
+    if compiled.guards:
         statuses.add(401)
     for status in sorted(statuses):
         responses[str(status)] = {"description": ERROR_DESCRIPTIONS.get(status, "Error"), **ERROR_RESPONSE}
@@ -103,7 +106,7 @@ def _operation(compiled: CompiledRoute) -> dict[str, Any]:
     request_body = _request_body(compiled)
     if request_body is not None:
         operation["requestBody"] = request_body
-    if route.auth:
+    if compiled.guards:
         operation["security"] = [{"bearerAuth": []}]
     return operation
 

@@ -151,11 +151,20 @@ class Body:
 
     fields: Mapping[str, str]
     into: str | None = None
+    # Per REST key, the same renaming one level down: {"shipping_address": {"first_name": ...}}.
+    nested: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def variables(self, request: RestRequest) -> dict[str, Any]:
         payload = request.body or {}
-        values = {graphql: payload[rest] for rest, graphql in self.fields.items() if rest in payload}
+        values = {graphql: self._value(rest, payload[rest]) for rest, graphql in self.fields.items() if rest in payload}
         return {self.into: values} if self.into else values
+
+    def _value(self, key: str, value: Any) -> Any:
+        names = self.nested.get(key)
+        # Anything but an object goes through as is, for GraphQL to refuse with its own message.
+        if names is None or not isinstance(value, dict):
+            return value
+        return {names[name]: item for name, item in value.items() if name in names}
 
 
 def combine(*parts: Variables) -> Variables:
@@ -319,7 +328,11 @@ class QueryParam:
 
 
 PAGE_PARAMS = (
-    QueryParam("page", "Page number, 1 or more (default 1).", {"type": "integer", "minimum": 1, "default": 1}),
+    QueryParam(
+        "page",
+        "Page number, 1 or more (default 1).",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+    ),
     QueryParam(
         "page_size",
         "Items per page, 1-100 (default 20); larger values are clamped to 100.",
@@ -339,8 +352,8 @@ class Route:
     variables: Variables = no_variables
     respond: Respond = Whole()
     status: int = 200
-    auth: bool = False
     query_params: tuple[QueryParam, ...] = ()
+    header_params: tuple[QueryParam, ...] = ()  # documented request headers (OpenAPI only)
     body: Body | None = None
     errors: tuple[int, ...] = ()
     tag: str = ""

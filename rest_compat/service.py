@@ -8,15 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLInputType, OperationType, type_from_ast
+from graphql import FieldNode, GraphQLInputType, OperationType, type_from_ast
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
+from resolvers.errors import AccessError
 from rest_compat.documents import load_document
 from rest_compat.route import RestError, RestRequest, Route, error_body, status_for
 from rest_compat.shapes import ResponseShape, lower_enums, response_shape
 from schema.executor import GraphQLEngine, PreparedDocument, RequestError
+from schema.permissions import Guard, field_guards
 from shopql.http_cache import PRIVATE, public_response
 from shopql.http_io import BodyTooLarge, read_body
 
@@ -31,6 +33,8 @@ class CompiledRoute:
     prepared: PreparedDocument
     shape: ResponseShape
     variable_types: dict[str, GraphQLInputType]
+    # The permission guards of the document's root fields, as declared in the schema.
+    guards: tuple[Guard, ...]
 
 
 def json_response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Response:
@@ -51,8 +55,15 @@ def compile_route(engine: GraphQLEngine, route: Route) -> CompiledRoute:
         definition.variable.name.value: type_from_ast(engine.schema, definition.type)
         for definition in operation.variable_definitions or ()
     }
+    root = engine.schema.get_root_type(operation.operation)
+    guards = tuple(
+        guard
+        for node in operation.selection_set.selections
+        if isinstance(node, FieldNode) and not node.name.value.startswith("__")
+        for guard in field_guards(root.fields[node.name.value])
+    )
     return CompiledRoute(
-        route, prepared, response_shape(engine.schema, prepared.document, operation), variable_types
+        route, prepared, response_shape(engine.schema, prepared.document, operation), variable_types, guards
     )
 
 
@@ -62,7 +73,9 @@ def _rest_message(message: str, route: Route) -> str:
     if not match:
         return message
     graphql_field, reason = match.groups()
-    rest_names = {graphql: rest for rest, graphql in (route.body.fields if route.body else {}).items()}
+    body = route.body
+    renamings = [body.fields, *body.nested.values()] if body else []
+    rest_names = {graphql: rest for names in renamings for rest, graphql in names.items()}
     if graphql_field:
         return f"Invalid value for '{rest_names.get(graphql_field, graphql_field)}': {reason}"
     for graphql, rest in rest_names.items():
@@ -102,13 +115,18 @@ class RestService:
         self.compiled = [compile_route(engine, route) for route in routes]
 
     def starlette_routes(self) -> list[StarletteRoute]:
+        """One Starlette route per path, so a wrong method's 405 lists all the path's methods."""
+        by_path: dict[str, dict[str, CompiledRoute]] = {}
+        for compiled in self.compiled:
+            by_path.setdefault(compiled.route.path, {})[compiled.route.method] = compiled
         return [
-            StarletteRoute(c.route.path, self._endpoint(c), methods=[c.route.method], name=c.route.document)
-            for c in self.compiled
+            StarletteRoute(route_path, self._endpoint(by_method), methods=list(by_method))
+            for route_path, by_method in by_path.items()
         ]
 
-    def _endpoint(self, compiled: CompiledRoute) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, by_method: dict[str, CompiledRoute]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            compiled = by_method["GET" if request.method == "HEAD" else request.method]
             try:
                 return await self.handle(compiled, request)
             except RestError as error:
@@ -118,6 +136,14 @@ class RestService:
 
     async def handle(self, compiled: CompiledRoute, request: Request) -> Response:
         route = compiled.route
+        context = await self.make_context(request)
+        # The schema's guards run first: a caller who may not use the route learns nothing
+        # about its input rules (401/403 before any 400).
+        for guard in compiled.guards:
+            try:
+                await guard.check(context)
+            except AccessError as error:
+                raise RestError(status_for(error.code), error.message) from None
         body = await _read_json_object(request, self.max_body_bytes) if route.body is not None else None
         rest_request = RestRequest(
             path_params=dict(request.path_params),
@@ -126,7 +152,6 @@ class RestService:
             headers=request.headers,
         )
         variables = route.build_variables(rest_request)
-        context = await self.make_context(request)
         try:
             result, errors = await self.engine.execute(
                 compiled.prepared,

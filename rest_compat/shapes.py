@@ -6,6 +6,7 @@ response paths holding enum values (REST shows them in lower case). Aliases are 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +27,15 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
+from graphql.pyutils import Undefined
 
 Path = tuple[str, ...]
 
 SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
     "ID": {"type": "string"},
     "String": {"type": "string"},
-    "Int": {"type": "integer", "format": "int32"},
-    "Long": {"type": "integer", "format": "int64"},
+    "Int": {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1},
+    "Long": {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1},
     "Float": {"type": "number"},
     "Boolean": {"type": "boolean"},
     "DateTime": {"type": "string", "format": "date-time"},
@@ -111,14 +113,24 @@ def response_shape(schema: GraphQLSchema, document: DocumentNode, operation: Ope
     return ResponseShape(walker.selection(operation.selection_set, root, ()), walker.enum_paths)
 
 
-def input_schema(graphql_type: GraphQLInputType, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """JSON Schema of an input type; `names` renames GraphQL input fields to REST keys."""
+def input_schema(
+    graphql_type: GraphQLInputType,
+    names: Mapping[str, str] | None = None,
+    nested: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Any]:
+    """JSON Schema of an input type as REST sends it.
+
+    `names` maps REST keys to GraphQL input fields (only those keys are shown); `nested`
+    does the same one level down, per REST key (e.g. snake_case address fields).
+    """
     if isinstance(graphql_type, GraphQLNonNull):
-        return _input_non_null(graphql_type.of_type, names)
-    return _nullable(_input_non_null(graphql_type, names))
+        return _input_non_null(graphql_type.of_type, names, nested)
+    return _nullable(_input_non_null(graphql_type, names, nested))
 
 
-def _input_non_null(graphql_type: Any, names: dict[str, str] | None) -> dict[str, Any]:
+def _input_non_null(
+    graphql_type: Any, names: Mapping[str, str] | None, nested: Mapping[str, Mapping[str, str]] | None
+) -> dict[str, Any]:
     if isinstance(graphql_type, GraphQLList):
         return {"type": "array", "items": input_schema(graphql_type.of_type)}
     if isinstance(graphql_type, GraphQLEnumType):
@@ -133,10 +145,10 @@ def _input_non_null(graphql_type: Any, names: dict[str, str] | None) -> dict[str
         if names is not None and name not in rest_names:
             continue
         key = rest_names.get(name, name)
-        properties[key] = input_schema(input_field.type)
+        properties[key] = input_schema(input_field.type, (nested or {}).get(key))
         if input_field.description:
             properties[key]["description"] = input_field.description
-        if isinstance(input_field.type, GraphQLNonNull) and input_field.default_value is None:
+        if isinstance(input_field.type, GraphQLNonNull) and input_field.default_value is Undefined:
             required.append(key)
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from graphql import GraphQLField
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
@@ -41,37 +42,56 @@ class HasPermissionDirective:
     permissions: list[str]
 
 
-class IsAuthenticated(BasePermission):
-    message = "Authentication required"
-    _schema_directive = AuthenticatedDirective()
+class Guard(BasePermission):
+    """A permission whose check needs only the request context (so REST can run it up front)."""
+
+    message = "Insufficient permissions"
+
+    async def check(self, context: Any) -> None:
+        """Raise AccessError (UNAUTHENTICATED or FORBIDDEN) unless the caller may go on."""
+        raise NotImplementedError
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        await info.context.require_viewer()
+        await self.check(info.context)
         return True
 
 
-class HasRole(BasePermission):
-    message = "Insufficient permissions"
+class IsAuthenticated(Guard):
+    message = "Authentication required"
+    _schema_directive = AuthenticatedDirective()
 
+    async def check(self, context: Any) -> None:
+        await context.require_viewer()
+
+
+class HasRole(Guard):
     def __init__(self, roles: tuple[str, ...]) -> None:
         self.roles = roles
         self._schema_directive = HasRoleDirective(roles=list(roles))
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        await info.context.require_role(*self.roles)
-        return True
+    async def check(self, context: Any) -> None:
+        await context.require_role(*self.roles)
 
 
-class HasPermission(BasePermission):
-    message = "Insufficient permissions"
-
+class HasPermission(Guard):
     def __init__(self, permissions: tuple[str, ...]) -> None:
         self.permissions = permissions
         self._schema_directive = HasPermissionDirective(permissions=list(permissions))
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        await info.context.require_permissions(*self.permissions)
-        return True
+    async def check(self, context: Any) -> None:
+        await context.require_permissions(*self.permissions)
+
+
+def field_guards(field: GraphQLField) -> list[Guard]:
+    """The guards declared on a schema field (through its PermissionExtension), in order."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    return [
+        permission
+        for extension in getattr(definition, "extensions", None) or ()
+        if isinstance(extension, PermissionExtension)
+        for permission in extension.permissions
+        if isinstance(permission, Guard)
+    ]
 
 
 def authenticated() -> list[PermissionExtension]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import decimal
 from typing import Annotated
 
 import strawberry
@@ -20,7 +21,7 @@ from schema.checkout import CheckoutQuery
 from schema.node import fetch_node
 from schema.orders import OrderMutation, OrderQuery
 from schema.rbac import RbacMutation, RbacQuery
-from schema.scalars import DateTime
+from schema.scalars import DateTime, Decimal
 from schema.types import IdArg, Node
 
 MAX_NODES = 100
@@ -53,6 +54,6 @@ Mutation = merge_types("Mutation", MUTATIONS) if MUTATIONS else None
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    scalar_overrides={dt.datetime: DateTime},
+    scalar_overrides={dt.datetime: DateTime, decimal.Decimal: Decimal},
     config=StrawberryConfig(auto_camel_case=True),
 )

@@ -1,8 +1,9 @@
-"""Custom scalars: DateTime (RFC 3339, UTC), JSON, and Long for money in minor units."""
+"""Custom scalars: DateTime (RFC 3339, UTC), JSON, Long for money in minor units, Decimal."""
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any, NewType
 
 import strawberry
@@ -62,4 +63,27 @@ Long = strawberry.scalar(
     "minor units (cents): values beyond 2^53-1 lose precision in JavaScript clients.",
     serialize=int,
     parse_value=_parse_long,
+)
+
+
+def _parse_decimal(value: Any) -> decimal.Decimal:
+    # Numbers go through str() so 0.0875 means 0.0875, not the binary float's expansion.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise GraphQLError(f"Decimal must be a string or a number, got {value!r}")
+    try:
+        parsed = decimal.Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        raise GraphQLError(f"Invalid Decimal {value!r}: expected a number such as \"0.0875\"") from None
+    if not parsed.is_finite():
+        raise GraphQLError(f"Decimal must be a finite number, got {value!r}")
+    return parsed
+
+
+Decimal = strawberry.scalar(
+    NewType("Decimal", decimal.Decimal),
+    name="Decimal",
+    description="An exact decimal number serialized as a JSON string in plain notation, e.g. "
+    '`"0.0875"`. Inputs accept a string or a JSON number.',
+    serialize=lambda value: format(value, "f"),
+    parse_value=_parse_decimal,
 )

@@ -52,7 +52,7 @@ GATE_ERRORS = (401, 403)
 def admin(method: str, route_path: str, document: str, summary: str, **options: Any) -> Route:
     errors = tuple(sorted({*GATE_ERRORS, *options.pop("errors", ())}))
     return Route(method, f"/api/v1/admin{route_path}", f"admin/{document}", summary,
-                 auth=True, errors=errors, tag="admin", **options)
+                 errors=errors, tag="admin", **options)
 
 
 ADMIN = [

@@ -9,7 +9,6 @@ CART = [
         "GET", "/api/v1/cart", "cart/cart",
         "The signed-in user's cart (created empty on first use), at current prices.",
         respond=Single("cart", "Cart not found"),
-        auth=True,
         tag="cart",
     ),
     Route(
@@ -20,7 +19,6 @@ CART = [
                    "attributes": "attributes"}, into="input"),
         respond=Payload("result", key="cart"),
         errors=(400,),
-        auth=True,
         tag="cart",
     ),
     Route(
@@ -30,7 +28,6 @@ CART = [
         body=Body({"quantity": "quantity"}),
         respond=Payload("result", key="cart"),
         errors=(400, 404),
-        auth=True,
         tag="cart",
     ),
     Route(
@@ -39,14 +36,12 @@ CART = [
         variables=path("id"),
         respond=Payload("result", key="cart"),
         errors=(404,),
-        auth=True,
         tag="cart",
     ),
     Route(
         "DELETE", "/api/v1/cart", "cart/clear",
         "Remove every item from the cart.",
         respond=Payload("result", key="cart"),
-        auth=True,
         tag="cart",
     ),
 ]

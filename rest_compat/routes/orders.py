@@ -5,7 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rest_compat.route import PAGE_PARAMS, Body, Page, Payload, RestRequest, Route, Single, paged, path
+from rest_compat.route import (
+    PAGE_PARAMS,
+    Body,
+    Page,
+    Payload,
+    QueryParam,
+    RestRequest,
+    Route,
+    Single,
+    paged,
+    path,
+)
 
 # REST addresses are snake_case, GraphQL's AddressInput camelCase.
 ADDRESS_FIELDS = {
@@ -20,28 +31,17 @@ ADDRESS_FIELDS = {
     "country": "country",
     "phone_number": "phoneNumber",
 }
-ADDRESSES = {"shippingAddress", "billingAddress"}
-
-
-def _address(value: Any) -> Any:
-    # Anything but an object goes through as is, for GraphQL to refuse with its own message.
-    if not isinstance(value, dict):
-        return value
-    return {ADDRESS_FIELDS[key]: item for key, item in value.items() if key in ADDRESS_FIELDS}
 
 
 @dataclass(frozen=True)
 class CheckoutBody(Body):
-    """The body as `input`, addresses renamed, plus the Idempotency-Key header as idempotencyKey."""
+    """The body as `input`, plus the Idempotency-Key header as its idempotencyKey."""
 
     def variables(self, request: RestRequest) -> dict[str, Any]:
         variables = super().variables(request)
-        values = variables[self.into or "input"]
-        for name in ADDRESSES & values.keys():
-            values[name] = _address(values[name])
         key = request.headers.get("idempotency-key", "").strip()
         if key:
-            values["idempotencyKey"] = key
+            variables[self.into or "input"]["idempotencyKey"] = key
         return variables
 
 
@@ -58,10 +58,14 @@ ORDERS = [
             "promotion_codes": "promotionCodes",
             "shipping_method_id": "shippingMethodId",
             "notes": "notes",
-        }, into="input"),
+        }, into="input", nested={"shipping_address": ADDRESS_FIELDS, "billing_address": ADDRESS_FIELDS}),
         respond=Payload("result", key="order", status=201),
+        header_params=(QueryParam(
+            "Idempotency-Key",
+            "1-255 printable ASCII characters: a repeated request with the same key returns the same order.",
+            {"type": "string", "minLength": 1, "maxLength": 255},
+        ),),
         errors=(400, 409),
-        auth=True,
         tag="orders",
     ),
     Route(
@@ -71,7 +75,6 @@ ORDERS = [
         respond=Page(),
         query_params=PAGE_PARAMS,
         errors=(400,),
-        auth=True,
         tag="orders",
     ),
     Route(
@@ -80,7 +83,6 @@ ORDERS = [
         variables=path("id"),
         respond=Single("item", "Order not found"),
         errors=(403, 404),
-        auth=True,
         tag="orders",
     ),
 ]
