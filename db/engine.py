@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
-from collections.abc import AsyncIterator
+import errno
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -29,10 +34,62 @@ def _count_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         counter[0] += 1
 
 
-def _create_sqlite_engine(url: str, begin: str | None) -> AsyncEngine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long database work may wait before the request fails with 503 (docs/graphql-http.md).
+
+    `connect`: establishing a PostgreSQL connection; `pool`: waiting for a free pooled
+    connection; `statement`: one PostgreSQL statement (asyncpg's command timeout, which
+    also bounds the pool's pre-ping); `busy`: SQLite waiting for another writer's lock.
+    """
+
+    connect: float = 2.0
+    pool: float = 2.0
+    statement: float = 5.0
+    busy: float = 5.0
+
+
+T = TypeVar("T")
+# Work abandoned at its deadline, still cleaning up (kept referenced until it is done).
+_abandoned: set[asyncio.Task[Any]] = set()
+
+
+def _forget(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: its failure is the 503 already sent, not a warning
+
+
+async def run_within(deadline: float, work: Coroutine[Any, Any, T]) -> T:
+    """`await work`, or TimeoutError as soon as the event loop's clock passes `deadline`.
+
+    The work runs in a task of its own so that, at the deadline, the answer (a 503) does not
+    wait for its clean-up: rolling back or closing a connection to a database that stopped
+    answering takes as long again. That clean-up continues in the background, bounded by
+    the driver's own timeouts, and gives the connection back to the pool when done.
+    """
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(work)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=max(deadline - loop.time(), 0))
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if done:
+        return task.result()
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_forget)
+    raise TimeoutError("the database did not answer before the request deadline")
+
+
+def _create_sqlite_engine(url: str, begin: str | None, timeouts: Timeouts) -> AsyncEngine:
     # Without BEGIN (reads) every statement runs in its own implicit transaction and there is
     # nothing to roll back when the connection returns to the pool.
-    engine = create_async_engine(url, pool_reset_on_return="rollback" if begin else None)
+    engine = create_async_engine(
+        url, pool_reset_on_return="rollback" if begin else None, pool_timeout=timeouts.pool
+    )
+    busy_ms = max(int(timeouts.busy * 1000), 0)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,7 +99,7 @@ def _create_sqlite_engine(url: str, begin: str | None) -> AsyncEngine:
         for pragma in (
             "journal_mode=WAL",
             "foreign_keys=ON",
-            "busy_timeout=15000",
+            f"busy_timeout={busy_ms}",
             "synchronous=NORMAL",
         ):
             cursor.execute(f"PRAGMA {pragma}")
@@ -63,18 +120,21 @@ def _create_sqlite_engine(url: str, begin: str | None) -> AsyncEngine:
     return engine
 
 
-def _create_postgres_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
+def _create_postgres_engine(url: str, pool_size: int, max_overflow: int, timeouts: Timeouts) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
         pool_pre_ping=True,
+        pool_timeout=timeouts.pool,
         connect_args={
             # A generic plan for a trigram search is 1,000x slower for rare terms (PITFALLS.md).
             "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"},
-            "timeout": 5,
-            "command_timeout": 30,
+            # A server that accepts TCP but never answers (stopped, overloaded) must not
+            # hold a request for long: both bounds end in a 503.
+            "timeout": timeouts.connect,
+            "command_timeout": timeouts.statement,
         },
     )
 
@@ -88,15 +148,18 @@ class Database:
     waiting for the busy timeout.
     """
 
-    def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10) -> None:
+    def __init__(
+        self, url: str, pool_size: int = 10, max_overflow: int = 10, timeouts: Timeouts | None = None
+    ) -> None:
         self.url = url
+        self.timeouts = timeouts or Timeouts()
         backend = make_url(url).get_backend_name()
         self.is_sqlite = backend == "sqlite"
         if backend == "sqlite":
-            self.engine = _create_sqlite_engine(url, None)
-            self.write_engine = _create_sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.engine = _create_sqlite_engine(url, None, self.timeouts)
+            self.write_engine = _create_sqlite_engine(url, "BEGIN IMMEDIATE", self.timeouts)
         elif backend == "postgresql":
-            self.write_engine = _create_postgres_engine(url, pool_size, max_overflow)
+            self.write_engine = _create_postgres_engine(url, pool_size, max_overflow, self.timeouts)
             self.engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
         else:
             raise ValueError(f"unsupported database backend: {backend}")
@@ -123,24 +186,66 @@ class Database:
             await self.engine.dispose()
 
 
-def is_database_unavailable(error: BaseException) -> bool:
-    """True for errors that mean "cannot reach the database", as opposed to a bad statement."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+# SQLite result codes (primary, from the extended name) that mean the file cannot be used right
+# now: another writer holds it, the disk fails or is full, the file cannot be opened.
+_SQLITE_UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL",
+                       "SQLITE_PROTOCOL", "SQLITE_NOTADB")
+# PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources (53, e.g. too many
+# connections), shutdown / cannot connect now (57P0x), statement canceled by a timeout (57014).
+_POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57P")
+_POSTGRES_UNAVAILABLE_STATES = frozenset({"57014"})
+# Socket errors of a connection attempt (refused, reset, unreachable, timed out...).
+_NETWORK_ERRNOS = frozenset({
+    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+    errno.ENETDOWN, errno.ETIMEDOUT, errno.EPIPE, errno.EHOSTDOWN, errno.ENOTCONN,
+})
 
-    if isinstance(error, (ConnectionError, TimeoutError)) or (
-        isinstance(error, OSError) and not isinstance(error, FileNotFoundError)
-    ):
-        return True
-    if isinstance(error, (OperationalError, InterfaceError)):
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error, the DB-API error SQLAlchemy wraps, and their explicit causes (bounded).
+
+    `__context__` is not followed: an error raised while handling an outage is not one.
+    """
+    chain: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending and len(chain) < 12:
+        current = pending.pop()
+        if current is None or any(current is seen for seen in chain):
+            continue
+        chain.append(current)
+        pending.extend((getattr(current, "orig", None), current.__cause__))
+    return chain
+
+
+def _means_unreachable(error: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(error, (ConnectionError, TimeoutError, PoolTimeout, socket.gaierror)):
         return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    module = type(error).__module__
-    return module.startswith("asyncpg") and type(error).__name__ in {
-        "CannotConnectNowError",
-        "ConnectionDoesNotExistError",
-        "InterfaceError",
-        "TooManyConnectionsError",
-        "AdminShutdownError",
-        "ConnectionFailureError",
-    }
+    if isinstance(error, sqlite3.Error):
+        name = getattr(error, "sqlite_errorname", "") or ""
+        return name.startswith(_SQLITE_UNAVAILABLE)
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and type(error).__module__.startswith("asyncpg"):
+        return sqlstate.startswith(_POSTGRES_UNAVAILABLE_CLASSES) or sqlstate in _POSTGRES_UNAVAILABLE_STATES
+    if type(error).__module__.startswith("asyncpg") and type(error).__name__ == "InterfaceError":
+        # asyncpg's InterfaceError is mostly misuse (a bug); only a closed connection is an outage.
+        return "connection is closed" in str(error) or "connection was closed" in str(error)
+    if isinstance(error, OSError) and not isinstance(error, (FileNotFoundError, PermissionError)):
+        # asyncio reports several failed addresses as one OSError without an errno.
+        return error.errno in _NETWORK_ERRNOS or (error.errno is None and "connect call failed" in str(error).lower())
+    return False
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True for errors that mean "cannot reach the database now" (answer 503 and retry later).
+
+    Only unreachable or overloaded counts: connection refused/reset/timed out, pool or
+    statement timeouts, PostgreSQL shutting down or out of connections, SQLite busy/locked,
+    disk I/O, cannot open. A missing table or a syntax error is a bug and stays a 500 with
+    its traceback in the log.
+    """
+    return any(_means_unreachable(cause) for cause in _causes(error))

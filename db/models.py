@@ -26,6 +26,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,15 +108,22 @@ class PromotionKind(enum.StrEnum):
 
 class User(Timestamped, Base):
     __tablename__ = "users"
+    __table_args__ = (
+        # Emails are stored normalised (trimmed, lower-case); this index makes the database,
+        # not only the code, refuse two spellings of one address (docs/auth.md).
+        Index("uq_users_email_lower", func.lower(literal_column("email")), unique=True),
+    )
 
     id: Mapped[str] = _id_column("usr")
-    # Stored normalised (trimmed, lower-case), so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # In every access token (claim `gen`); bumping it ends the user's access tokens at once
+    # (logout, refresh-token reuse, account takeover).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Role(Timestamped, Base):
@@ -163,6 +173,9 @@ class RefreshToken(Base):
     family_id: Mapped[str] = mapped_column(String(40), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime]
+    # The family's absolute end (first sign-in + REFRESH_TOKEN_MAX_LIFETIME): rotation never
+    # moves a token's expiry past it.
+    family_expires_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     rotated_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
@@ -194,19 +207,20 @@ class OAuthState(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class LoginFailure(Base):
-    """One failed login; counted per account and per client address inside a window."""
+class LoginThrottle(Base):
+    """Failed-login counter of one key (account, address, or account from an address).
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_email_created", "email", "created_at"),
-        Index("ix_login_failures_address_created", "address", "created_at"),
-    )
+    A window opens at the key's first counted attempt and lasts LOGIN_FAILURE_WINDOW seconds.
+    Attempts are counted before the password is checked, by one conditional upsert, so
+    parallel requests cannot exceed the limit (resolvers/auth/throttle.py).
+    """
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(320))
-    address: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    __tablename__ = "login_throttles"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 # --- catalog ------------------------------------------------------------------------------------
@@ -248,6 +262,12 @@ class Product(Timestamped, Base):
             "sale_starts_at IS NULL OR sale_ends_at IS NULL OR sale_starts_at < sale_ends_at",
             name="sale_window_ordered",
         ),
+        # A "sale" at or above the regular price is a mistake. (SQLite: triggers, migration 0005.)
+        CheckConstraint(
+            "sale_price_amount IS NULL OR sale_price_amount < base_price_amount", name="sale_below_base"
+        ),
+        # SKU-1 and sku-1 are the same SKU to people (and across variants: resolvers/catalog_admin.py).
+        Index("uq_products_sku_lower", func.lower(literal_column("sku")), unique=True),
         # The public listing: visible products, newest first, id as the tie-breaker.
         Index("ix_products_status_created_id", "status", "created_at", "id"),
         Index("ix_products_category_status_created", "category_id", "status", "created_at", "id"),
@@ -276,6 +296,7 @@ class ProductVariant(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("price_amount IS NULL OR price_amount >= 0", name="price_non_negative"),
         CheckConstraint("stock >= 0", name="stock_non_negative"),
+        Index("uq_product_variants_sku_lower", func.lower(literal_column("sku")), unique=True),
     )
 
     id: Mapped[str] = _id_column("var")
@@ -444,11 +465,19 @@ class IdempotencyKey(Base):
 
 
 class PersistedQuery(Base):
-    """Automatic persisted queries (Apollo's sha256 protocol), shared by every worker."""
+    """Persisted queries (Apollo's sha256 protocol), shared by every worker.
+
+    `safelisted`: loaded by `shopql persist`, never evicted, the only documents safelist mode
+    runs. Automatically registered ones are evicted least recently used first (`last_used_at`,
+    updated at most once a minute per document).
+    """
 
     __tablename__ = "persisted_queries"
+    __table_args__ = (Index("ix_persisted_queries_safelisted_last_used", "safelisted", "last_used_at"),)
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     query: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    safelisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 

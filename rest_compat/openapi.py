@@ -132,7 +132,7 @@ HEALTH = {
 
 def openapi_document(compiled_routes: list[CompiledRoute], version: str = "0.1.0") -> dict[str, Any]:
     paths: dict[str, Any] = {"/health": HEALTH}
-    for compiled in compiled_routes:
+    for compiled in (c for c in compiled_routes if c.route.listed):
         paths.setdefault(compiled.route.path, {})[compiled.route.method.lower()] = _operation(compiled)
     return {
         "openapi": "3.1.0",

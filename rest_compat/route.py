@@ -132,6 +132,16 @@ def path(*names: str, rename: Mapping[str, str] | None = None) -> Variables:
     return variables
 
 
+def blank(*names: str) -> Variables:
+    """Path parameters left out (`/cart/items/`) as empty variables, for the resolver to refuse
+    with its documented 400 ("Item ID is required")."""
+
+    def variables(_: RestRequest) -> dict[str, Any]:
+        return dict.fromkeys(names, "")
+
+    return variables
+
+
 def query(**names: str) -> Variables:
     """Optional query-string parameters: query(search="keyword") maps ?keyword= to $search."""
 
@@ -357,6 +367,11 @@ class Route:
     body: Body | None = None
     errors: tuple[int, ...] = ()
     tag: str = ""
+    # False: served but left out of the OpenAPI document (the empty-id twin of a documented path).
+    listed: bool = True
+    # True: a public read whose 200s may be cached by anyone (ETag + Cache-Control: public).
+    # Off by default: tokens, single-use OAuth states and caller data must never be stored.
+    cacheable: bool = False
 
     def build_variables(self, request: RestRequest) -> dict[str, Any]:
         variables = self.variables(request)

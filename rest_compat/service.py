@@ -1,9 +1,16 @@
-"""Serves the route table: each request runs its pre-validated document against the schema."""
+"""Serves the route table: each request runs its pre-validated document against the schema.
+
+Caching is opt-in per route (`Route.cacheable`, the public catalog reads); every other
+response is `no-store` (`private, no-store` for a known caller). Each request runs under the
+database deadline (DB_REQUEST_TIMEOUT) and anything unexpected is answered here, inside the
+request-id scope: a logged, masked 500 (or a 503 + Retry-After when the database is down).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,18 +20,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
+from db.engine import is_database_unavailable, run_within
 from resolvers.errors import AccessError
 from rest_compat.documents import load_document
-from rest_compat.route import RestError, RestRequest, Route, error_body, status_for
+from rest_compat.route import Body, RestError, RestRequest, Route, error_body, status_for
 from rest_compat.shapes import ResponseShape, lower_enums, response_shape
-from schema.executor import GraphQLEngine, PreparedDocument, RequestError
+from schema.executor import GraphQLEngine, PreparedDocument, RequestError, input_path
 from schema.permissions import Guard, field_guards
-from shopql.http_cache import PRIVATE, public_response
+from shopql.http_cache import NO_STORE, PRIVATE, public_response
 from shopql.http_io import BodyTooLarge, read_body
+
+log = logging.getLogger("shopql.rest")
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
 
-_VARIABLE_ERROR = re.compile(r"^Variable '\$\w+' (?:got invalid value .*? at '[\w.\[\]]*?\.?([\w\[\]]*)'; )?(.*)$", re.S)
+# Seconds a client should wait before retrying a 503 (the database is down or too slow).
+RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,9 @@ def json_response(status: int, body: Any = None, headers: dict[str, str] | None 
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    if status == 401:
+        # RFC 9110 requires a challenge on every 401; RFC 6750 names the scheme.
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return json_response(status, error_body(status, message), headers)
 
 
@@ -67,20 +81,35 @@ def compile_route(engine: GraphQLEngine, route: Route) -> CompiledRoute:
     )
 
 
-def _rest_message(message: str, route: Route) -> str:
-    """Say GraphQL's variable errors in REST's words: field names as the client sent them."""
-    match = _VARIABLE_ERROR.match(message)
-    if not match:
-        return message
-    graphql_field, reason = match.groups()
-    body = route.body
-    renamings = [body.fields, *body.nested.values()] if body else []
-    rest_names = {graphql: rest for names in renamings for rest, graphql in names.items()}
-    if graphql_field:
-        return f"Invalid value for '{rest_names.get(graphql_field, graphql_field)}': {reason}"
-    for graphql, rest in rest_names.items():
-        reason = reason.replace(f"'{graphql}'", f"'{rest}'")
-    return f"Invalid request: {reason}"
+def rest_field(body: Body | None, path: Sequence[str | int]) -> str:
+    """A refused variable's path (variable name, input fields, list indices) as the REST client
+    named it: body keys (renamed through `Body.fields`, one level down through `Body.nested`),
+    `a.b[2]` style. Variables that do not come from the body keep their GraphQL names."""
+    parts = list(path)
+    if body is not None and body.into is not None and parts and parts[0] == body.into:
+        parts = parts[1:]
+    if body is None or not parts:
+        return input_path(path)
+    renamed = {graphql: rest for rest, graphql in body.fields.items()}
+    head = renamed.get(str(parts[0]))
+    if head is None:
+        return input_path(path)
+    rest_parts: list[str | int] = [head]
+    nested = {graphql: rest for rest, graphql in body.nested.get(head, {}).items()}
+    for position, part in enumerate(parts[1:]):
+        rest_parts.append(nested.get(part, part) if position == 0 and isinstance(part, str) else part)
+    return input_path(rest_parts)
+
+
+def _rest_message(error: RequestError, route: Route) -> str:
+    """Say a refused variable in REST's words: the field as the client sent it, never its value."""
+    if not error.problems:
+        return str(error.errors[0]["message"])
+    problem = error.problems[0]
+    name = rest_field(route.body, problem.path)
+    if problem.missing:
+        return f"Missing required field '{name}'"
+    return f"Invalid value for '{name}': {problem.reason}"
 
 
 async def _read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
@@ -107,11 +136,13 @@ class RestService:
         make_context: ContextFactory,
         max_body_bytes: int = 1_000_000,
         cache_max_age: int = 30,
+        request_timeout: float = 5.0,
     ) -> None:
         self.engine = engine
         self.make_context = make_context
         self.max_body_bytes = max_body_bytes
         self.cache_max_age = cache_max_age
+        self.request_timeout = request_timeout
         self.compiled = [compile_route(engine, route) for route in routes]
 
     def starlette_routes(self) -> list[StarletteRoute]:
@@ -127,10 +158,16 @@ class RestService:
     def _endpoint(self, by_method: dict[str, CompiledRoute]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             compiled = by_method["GET" if request.method == "HEAD" else request.method]
+            deadline = asyncio.get_running_loop().time() + self.request_timeout
             try:
-                return await self.handle(compiled, request)
+                return await run_within(deadline, self.handle(compiled, request))
             except RestError as error:
-                return error_response(error.status, error.message, error.headers)
+                headers = error.headers
+                if error.status == 503:
+                    headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}
+                return error_response(error.status, error.message, headers)
+            except Exception as error:  # noqa: BLE001 - answered here, inside the request-id scope
+                return _unexpected(request, error)
 
         return endpoint
 
@@ -143,7 +180,7 @@ class RestService:
             try:
                 await guard.check(context)
             except AccessError as error:
-                raise RestError(status_for(error.code), error.message) from None
+                raise RestError(status_for(error.code), error.message, context.response_headers) from None
         body = await _read_json_object(request, self.max_body_bytes) if route.body is not None else None
         rest_request = RestRequest(
             path_params=dict(request.path_params),
@@ -160,12 +197,12 @@ class RestService:
                 allowed=(OperationType.QUERY, OperationType.MUTATION),
             )
         except RequestError as error:
-            raise RestError(status_for(error.code), _rest_message(error.errors[0]["message"], route)) from None
+            raise RestError(status_for(error.code), _rest_message(error, route)) from None
         headers = dict(context.response_headers)
         if errors:
             first = errors[0]
             raise RestError(status_for(first["extensions"]["code"]), first["message"], headers)
-        data = lower_enums(result.data, compiled.shape.enum_paths)
+        data = lower_enums(result.data, compiled.shape.enums)
         try:
             outcome = route.respond(data, rest_request)
         except RestError as error:
@@ -173,15 +210,26 @@ class RestService:
             error.headers = {**headers, **error.headers}
             raise
         headers.update(outcome.headers)
-        if route.method == "GET" and outcome.status == 200 and outcome.body is not None:
-            if "authorization" not in request.headers and not context.touched_private_data:
-                # Public read: cacheable by anyone for a short while, revalidated by ETag.
-                return public_response(
-                    orjson.dumps(outcome.body),
-                    "application/json",
-                    request.headers.get("if-none-match", ""),
-                    self.cache_max_age,
-                    headers,
-                )
-            headers["Cache-Control"] = PRIVATE
+        private = "authorization" in request.headers or context.touched_private_data
+        if route.cacheable and not private and outcome.status == 200 and outcome.body is not None:
+            # Public read: cacheable by anyone for a short while, revalidated by ETag.
+            return public_response(
+                orjson.dumps(outcome.body),
+                "application/json",
+                request.headers.get("if-none-match", ""),
+                self.cache_max_age,
+                headers,
+            )
+        headers["Cache-Control"] = PRIVATE if private else NO_STORE
         return json_response(outcome.status, outcome.body, headers)
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    """A masked answer for an error nothing else handled: 503 when the database is out of
+    reach (or did not answer in time), else a 500 logged once with its traceback."""
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    if isinstance(error, TimeoutError) or is_database_unavailable(error):
+        log.warning("database unavailable (request %s): %r", request_id, error)
+        return error_response(503, "Service temporarily unavailable", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    log.error("unexpected error at %s %s (request %s)", request.method, request.url.path, request_id, exc_info=error)
+    return error_response(500, "Internal server error")

@@ -5,11 +5,17 @@ request's cost), execution goes straight to graphql-core with Strawberry's resol
 errors are classified into stable `extensions.code`s, unexpected ones masked and logged with
 the request id.
 
-Limits (schema/limits.py): the token limit applies while parsing, the depth/alias rules and
+Limits (schema/limits.py): the token limit applies while parsing, the selection count right
+after (before the validator's quadratic field comparisons), the depth/alias rules and
 graphql-core's MaxIntrospectionDepthRule during validation (built once, so cached validation
 stays valid), and the static cost right before execution, memoised per document, operation
-and the values of the variables that can change it. Trusted documents (the REST layer's,
-validated at start-up) skip the limits.
+and the values of the variables that can change it. Refused documents are cached too, so
+sending the same bad document again costs a dictionary look-up. Trusted documents (the REST
+layer's, validated at start-up) skip the limits.
+
+Variables are checked before execution (no NUL characters, bounded nesting), and when
+graphql-core cannot coerce them the errors are rewritten to name the variable path and the
+expected type without ever echoing the value (it may be a password or a token).
 """
 
 from __future__ import annotations
@@ -26,23 +32,31 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLDefaultInput,
     GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
     execute,
+    get_variable_values,
     parse,
     specified_rules,
     validate,
 )
-from graphql.utilities import get_default_value_ast
+from graphql.utilities import get_default_value_ast, type_from_ast
 from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -50,12 +64,14 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from db.engine import is_database_unavailable
 from resolvers.errors import AccessError, DomainError
 from schema.limits import (
+    INTROSPECTION_ROOTS,
     QUERY_TOO_COMPLEX,
     CostCalculator,
     IntrospectionDepthRule,
     alias_rule,
     cost_variables,
     depth_rule,
+    selection_refusal,
 )
 
 log = logging.getLogger("shopql.graphql")
@@ -65,6 +81,13 @@ UNAVAILABLE_MESSAGE = "Service temporarily unavailable: the database cannot be r
 MAX_TOKENS_EXCEEDED = "MAX_TOKENS_EXCEEDED"
 _MISSING = "\x00missing"
 _COST_MEMO_SIZE = 256
+# Refused documents remembered per text (a client retrying a bad document costs nothing).
+_FAILURE_CACHE_SIZE = 256
+# Introspection-only results remembered per document (GraphiQL, codegen and gql ask often).
+_INTROSPECTION_CACHE_SIZE = 16
+# Variables nest at most this deep (JSON scalars included): deeper input is never meaningful
+# and would exhaust the stack of whatever walks it later (serialisers, the database driver).
+MAX_INPUT_DEPTH = 64
 
 
 class _PlainLeaf(NamedTuple):
@@ -158,19 +181,55 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return get_results()
 
 
+def input_path(parts: Sequence[str | int]) -> str:
+    """`a.b[2].c`: input field names joined by dots, list indices in brackets."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """Why a variable was refused: where (`path`: the variable's name, then input field names
+    and list indices) and what was expected (`reason`, never the value itself)."""
+
+    path: tuple[str | int, ...]
+    reason: str
+    missing: bool = False
+
+    @property
+    def variable(self) -> str:
+        return str(self.path[0])
+
+    def message(self) -> str:
+        where = input_path(self.path[1:])
+        return f"Variable '${self.variable}'{f' at {where!r}' if where else ''}: {self.reason}"
+
+
 class RequestError(Exception):
     """The request cannot be executed at all (unparsable, invalid, wrong operation...).
 
-    `extensions` (e.g. the query cost) go into the response's top-level `extensions`.
+    `extensions` (e.g. the query cost) go into the response's top-level `extensions`;
+    `problems` say which variables were refused and why, for the REST layer's messages.
     """
 
     def __init__(
-        self, errors: Sequence[dict[str, Any]], code: str, extensions: dict[str, Any] | None = None
+        self,
+        errors: Sequence[dict[str, Any]],
+        code: str,
+        extensions: dict[str, Any] | None = None,
+        problems: Sequence[InputProblem] = (),
     ) -> None:
         super().__init__(errors[0]["message"] if errors else code)
         self.errors = list(errors)
         self.code = code
         self.extensions = extensions
+        self.problems = tuple(problems)
+
+    def again(self) -> RequestError:
+        """A fresh copy to raise for a cached refusal (callers may add extensions)."""
+        return RequestError(self.errors, self.code, dict(self.extensions) if self.extensions else None, self.problems)
 
 
 @dataclass(frozen=True)
@@ -187,7 +246,9 @@ class PreparedDocument:
     operations: dict[str | None, OperationDefinitionNode] = field(repr=False)
     trusted: bool = False
     cost_inputs: dict[str | None, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
-    costs: dict[tuple[Any, ...], int] = field(default_factory=dict, repr=False, compare=False)
+    costs: dict[tuple[Any, ...], int | None] = field(default_factory=dict, repr=False, compare=False)
+    # Facts about an operation computed once per document (e.g. the root fields it reads).
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def operation(self, name: str | None) -> OperationDefinitionNode:
         if name is None:
@@ -208,17 +269,133 @@ class PreparedDocument:
 
 
 NUL_MESSAGE = "Text must not contain NUL (\\u0000) characters"
+TOO_DEEP_MESSAGE = f"Variables must not nest deeper than {MAX_INPUT_DEPTH} levels"
 
 
-def _contains_nul(value: Any) -> bool:
-    """NUL cannot be stored in PostgreSQL text and is never meaningful input: refuse it up front."""
+def input_refusal(variables: Mapping[str, Any]) -> RequestError | None:
+    """Refuse NUL characters (PostgreSQL cannot store them, they are never meaningful input)
+    and nesting deeper than MAX_INPUT_DEPTH, walking the values without recursion."""
+    pending: list[tuple[Any, int]] = [(variables, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return RequestError([_error(NUL_MESSAGE, "BAD_USER_INPUT")], "BAD_USER_INPUT")
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_INPUT_DEPTH:
+                return RequestError([_error(TOO_DEEP_MESSAGE, "BAD_REQUEST")], "BAD_REQUEST")
+            if isinstance(value, dict):
+                pending.extend((key, depth) for key in value)
+                pending.extend((item, depth + 1) for item in value.values())
+            else:
+                pending.extend((item, depth + 1) for item in value)
+    return None
+
+
+# --- value-free descriptions of refused variables ---------------------------------------------------
+
+_SCALAR_HINTS = {
+    "Int": "Int (a 32-bit integer)",
+    "Float": "Float (a number)",
+    "String": "String",
+    "Boolean": "Boolean (true or false)",
+    "ID": "ID (a string)",
+    "Long": "Long (a 64-bit integer)",
+    "DateTime": "DateTime (RFC 3339, e.g. 2025-01-18T10:00:00Z)",
+    "Decimal": "Decimal (a decimal number as a string or a number)",
+}
+
+
+def _kind(value: Any) -> str:
+    """What JSON sort of thing a value is: safe to show, unlike the value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
     if isinstance(value, str):
-        return "\x00" in value
+        return "a string"
     if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+        return "an object"
     if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
+        return "a list"
+    return "a value"
+
+
+def _leaf_accepts(type_: GraphQLScalarType | GraphQLEnumType, value: Any) -> bool:
+    try:
+        return type_.parse_value(value) is not Undefined
+    except (GraphQLError, TypeError, ValueError, ArithmeticError):
+        return False
+
+
+def _expected(type_: GraphQLScalarType | GraphQLEnumType, value: Any) -> str:
+    if isinstance(type_, GraphQLEnumType):
+        values = list(type_.values)
+        options = f"one of {', '.join(values)}" if len(values) <= 12 else f"a {type_.name} value"
+        return f"expected {options}, got {_kind(value)}"
+    return f"expected {_SCALAR_HINTS.get(type_.name, type_.name)}, got {_kind(value)}"
+
+
+def input_problems(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Mapping[str, Any], limit: int = 10
+) -> list[InputProblem]:
+    """Why `variables` do not fit `operation`'s variable definitions, without their values."""
+    problems: list[InputProblem] = []
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        declared = type_from_ast(schema, definition.type)
+        if declared is None:
+            continue
+        if name not in variables:
+            if isinstance(declared, GraphQLNonNull) and definition.default_value is None:
+                problems.append(InputProblem((name,), f"a value of type '{declared}' is required", True))
+            continue
+        pending: list[tuple[Any, GraphQLInputType, tuple[str | int, ...]]] = [(variables[name], declared, (name,))]
+        while pending and len(problems) < limit:
+            value, type_, path = pending.pop()
+            if isinstance(type_, GraphQLNonNull):
+                if value is None:
+                    problems.append(InputProblem(path, f"must not be null (expected '{type_}')"))
+                    continue
+                type_ = type_.of_type
+            if value is None:
+                continue
+            if isinstance(type_, GraphQLList):
+                items = value if isinstance(value, list) else [value]
+                step = isinstance(value, list)
+                pending.extend(
+                    (item, type_.of_type, (*path, index) if step else path) for index, item in enumerate(items)
+                )
+            elif isinstance(type_, GraphQLInputObjectType):
+                if not isinstance(value, dict):
+                    problems.append(InputProblem(path, f"expected an object of type '{type_.name}', got {_kind(value)}"))
+                    continue
+                for field_name, input_field in type_.fields.items():
+                    if field_name in value:
+                        pending.append((value[field_name], input_field.type, (*path, field_name)))
+                    elif isinstance(input_field.type, GraphQLNonNull) and input_field.default_value is Undefined:
+                        problems.append(InputProblem(
+                            (*path, field_name), f"a value of type '{input_field.type}' is required", True
+                        ))
+                for key in value:
+                    if key not in type_.fields:
+                        problems.append(InputProblem((*path, str(key)), f"is not a field of '{type_.name}'"))
+            elif isinstance(type_, (GraphQLScalarType, GraphQLEnumType)) and not _leaf_accepts(type_, value):
+                problems.append(InputProblem(path, _expected(type_, value)))
+    return problems[:limit]
+
+
+def _variable_error(problem: InputProblem) -> dict[str, Any]:
+    return _error(problem.message(), "BAD_USER_INPUT", field=list(problem.path))
+
+
+@dataclass
+class CostBudget:
+    """What is left of the cost limit: a batch's operations share one budget."""
+
+    remaining: int
 
 
 def _error(message: str, code: str, error: GraphQLError | None = None, **extra: Any) -> dict[str, Any]:
@@ -232,16 +409,54 @@ def _error(message: str, code: str, error: GraphQLError | None = None, **extra: 
 
 
 def _cost_key_value(variables: Mapping[str, Any], name: str) -> Any:
+    """What of a variable's raw value can change the cost: the number itself (tagged with its
+    type, 100 and 100.0 coerce alike but are kept apart), a list's length; not the text of
+    strings or objects (an ID's value never changes a cost)."""
     if name not in variables:
         return _MISSING
     value = variables[name]
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return (type(value).__name__, value)
     if isinstance(value, list):
-        return ("len", len(value))
-    return None
+        return ("list", len(value))
+    return (type(value).__name__,)
+
+
+def _root_fields(document: DocumentNode, operation: OperationDefinitionNode) -> tuple[FieldNode, ...]:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    fields: list[FieldNode] = []
+    seen: set[str] = set()
+    pending: list[SelectionSetNode] = [operation.selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                fields.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in fragments and name not in seen:
+                    seen.add(name)
+                    pending.append(fragments[name].selection_set)
+    return tuple(fields)
+
+
+def root_fields(prepared: PreparedDocument, operation: OperationDefinitionNode) -> tuple[FieldNode, ...]:
+    """The root fields `operation` selects, through fragments (directives ignored: an upper
+    bound); memoised on the document."""
+    key = ("root-fields", operation.name.value if operation.name else None)
+    fields = prepared.memo.get(key)
+    if fields is None:
+        fields = prepared.memo[key] = _root_fields(prepared.document, operation)
+    return fields
+
+
+def root_field_names(prepared: PreparedDocument, operation: OperationDefinitionNode) -> frozenset[str]:
+    key = ("root-field-names", operation.name.value if operation.name else None)
+    names = prepared.memo.get(key)
+    if names is None:
+        names = prepared.memo[key] = frozenset(node.name.value for node in root_fields(prepared, operation))
+    return names
 
 
 def make_defaults_introspectable(schema: GraphQLSchema) -> None:
@@ -274,6 +489,14 @@ def make_defaults_introspectable(schema: GraphQLSchema) -> None:
             repair(argument)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """An operation cleared to run: its definition and the cost to report (None: not costed)."""
+
+    operation: OperationDefinitionNode
+    extensions: dict[str, Any] | None
+
+
 class GraphQLEngine:
     def __init__(
         self,
@@ -286,12 +509,16 @@ class GraphQLEngine:
         max_depth: int | None = None,
         max_aliases: int | None = None,
         max_cost: int | None = None,
+        max_fields: int | None = None,
+        max_repeated_fields: int | None = None,
     ) -> None:
         self.strawberry_schema = schema
         self.schema = schema._schema
         make_defaults_introspectable(self.schema)
         self.max_tokens = max_tokens
         self.max_cost = max_cost
+        self.max_fields = max_fields
+        self.max_repeated_fields = max_repeated_fields
         self.debug = debug
         # Suggestions ("Did you mean ...?") reveal the schema field by field: debug only.
         self.hide_suggestions = not debug
@@ -309,6 +536,8 @@ class GraphQLEngine:
         )
         self.costs = CostCalculator(self.schema)
         self._cache: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._failures: OrderedDict[str, RequestError] = OrderedDict()
+        self._introspection: OrderedDict[tuple[str, str | None], Any] = OrderedDict()
         self.execution_context_class = type(
             "SchemaExecutionContext", (FastExecutionContext,), {"plain_leaves": _plain_leaves(self.schema)}
         )
@@ -319,12 +548,33 @@ class GraphQLEngine:
     def prepare(self, source: str, *, cache: bool = True, trusted: bool = False) -> PreparedDocument:
         """Parse and validate `source`, from the cache when seen before; raise RequestError.
 
-        `trusted` documents (written by us, e.g. the REST layer's) skip the limits.
+        `trusted` documents (written by us, e.g. the REST layer's) skip the limits. Refusals
+        are cached as well as successes (bounded), so repeating a bad document is cheap.
         """
-        prepared = self._cache.get(source) if cache else None
-        if prepared is not None:
-            self._cache.move_to_end(source)
-            return prepared
+        if cache:
+            prepared = self._cache.get(source)
+            if prepared is not None:
+                self._cache.move_to_end(source)
+                return prepared
+            refused = self._failures.get(source)
+            if refused is not None:
+                self._failures.move_to_end(source)
+                raise refused.again()
+        try:
+            prepared = self._prepare(source, trusted)
+        except RequestError as error:
+            if cache:
+                self._failures[source] = error.again()
+                if len(self._failures) > _FAILURE_CACHE_SIZE:
+                    self._failures.popitem(last=False)
+            raise
+        if cache:
+            self._cache[source] = prepared
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return prepared
+
+    def _prepare(self, source: str, trusted: bool) -> PreparedDocument:
         if "\x00" in source or "\\u0000" in source:
             raise RequestError([_error(NUL_MESSAGE, "BAD_USER_INPUT")], "BAD_USER_INPUT")
         try:
@@ -341,6 +591,15 @@ class GraphQLEngine:
                 [_error("The document nests too deeply to be parsed", "GRAPHQL_PARSE_FAILED")],
                 "GRAPHQL_PARSE_FAILED",
             ) from None
+        if not trusted and (self.max_fields is not None or self.max_repeated_fields is not None):
+            refusal = selection_refusal(
+                document,
+                self.max_fields if self.max_fields is not None else 10**9,
+                self.max_repeated_fields if self.max_repeated_fields is not None else 10**9,
+            )
+            if refusal is not None:
+                code = refusal.extensions["code"]
+                raise RequestError([_error(refusal.message, code)], code)
         errors = validate(
             self.schema,
             document,
@@ -358,12 +617,7 @@ class GraphQLEngine:
             for node in document.definitions
             if isinstance(node, OperationDefinitionNode)
         }
-        prepared = PreparedDocument(source, document, operations, trusted)
-        if cache:
-            self._cache[source] = prepared
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return prepared
+        return PreparedDocument(source, document, operations, trusted)
 
     # --- cost -------------------------------------------------------------------------------------
 
@@ -372,39 +626,63 @@ class GraphQLEngine:
         prepared: PreparedDocument,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any] | None,
-    ) -> int:
-        """Static cost of `operation`, memoised per relevant variable values."""
+    ) -> int | None:
+        """Static cost of `operation`, memoised per relevant variable values.
+
+        Computed from graphql-core's coerced variable values; None when those variables
+        cannot be coerced (execution then refuses them with a precise error).
+        """
         name = operation.name.value if operation.name else None
         inputs = prepared.cost_inputs.get(name)
         if inputs is None:
             inputs = prepared.cost_inputs[name] = cost_variables(prepared.document, operation)
         values = variables or {}
         key = (name, *(_cost_key_value(values, variable) for variable in inputs))
-        cost = prepared.costs.get(key)
-        if cost is None:
-            cost = self.costs.cost(prepared.document, operation, values)
-            if len(prepared.costs) >= _COST_MEMO_SIZE:
-                prepared.costs.clear()
-            prepared.costs[key] = cost
+        if key in prepared.costs:
+            return prepared.costs[key]
+        coerced = self._coerce_cost_variables(operation, inputs, values)
+        try:
+            cost = None if coerced is None else self.costs.cost(prepared.document, operation, coerced)
+        except RecursionError:
+            # Only introspection can nest this deep (`ofType` chains): too deep to answer.
+            raise RequestError(
+                [_error("The query nests too deeply to be costed", QUERY_TOO_COMPLEX)], QUERY_TOO_COMPLEX
+            ) from None
+        if len(prepared.costs) >= _COST_MEMO_SIZE:
+            prepared.costs.clear()
+        prepared.costs[key] = cost
         return cost
 
-    def cost_extension(self, cost: int) -> dict[str, Any]:
-        return {"cost": {"requestedQueryCost": cost, "maximumAvailable": self.max_cost}}
+    def _coerce_cost_variables(
+        self, operation: OperationDefinitionNode, names: tuple[str, ...], values: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        if not names:
+            return {}
+        definitions = [d for d in operation.variable_definitions or () if d.variable.name.value in names]
+        try:
+            coerced = get_variable_values(self.schema, definitions, dict(values), max_errors=1)
+        except RecursionError:
+            return None
+        return None if isinstance(coerced, list) else coerced.coerced
+
+    def cost_extension(self, cost: int | None, maximum: int | None = None) -> dict[str, Any]:
+        """`extensions.cost`; `requestedQueryCost` is null when the cost was not computed."""
+        return {"cost": {"requestedQueryCost": cost, "maximumAvailable": self.max_cost if maximum is None else maximum}}
 
     # --- execute -------------------------------------------------------------------------------
 
-    async def execute(
+    def plan(
         self,
         prepared: PreparedDocument,
         *,
-        context: Any,
-        variables: dict[str, Any] | None = None,
+        variables: Any = None,
         operation_name: str | None = None,
         allowed: Collection[OperationType] = (OperationType.QUERY, OperationType.MUTATION),
-    ) -> tuple[ExecutionResult, list[dict[str, Any]]]:
-        """Execute one operation; returns the raw result and its formatted errors.
+        budget: CostBudget | None = None,
+    ) -> Plan:
+        """Everything decided before running: operation, variables' shape, the cost limit.
 
-        For untrusted documents with a cost limit, `result.extensions` carries the cost.
+        Raises RequestError. With a `budget` (a batch), the cost is charged to it.
         """
         operation = prepared.operation(operation_name)
         if operation.operation not in allowed:
@@ -415,38 +693,110 @@ class GraphQLEngine:
             )
         if variables is not None and not isinstance(variables, dict):
             raise RequestError([_error("'variables' must be a JSON object", "BAD_REQUEST")], "BAD_REQUEST")
-        if variables and _contains_nul(variables):
-            raise RequestError([_error(NUL_MESSAGE, "BAD_USER_INPUT")], "BAD_USER_INPUT")
-        extensions = None
-        if self.max_cost is not None and not prepared.trusted:
-            cost = self.cost(prepared, operation, variables)
-            extensions = self.cost_extension(cost)
-            if cost > self.max_cost:
+        if variables:
+            refusal = input_refusal(variables)
+            if refusal is not None:
+                raise refusal
+        if prepared.trusted:
+            return Plan(operation, None)
+        cost = self.cost(prepared, operation, variables)
+        maximum = self.max_cost if budget is None else budget.remaining
+        extensions = self.cost_extension(cost, maximum)
+        if cost is not None and maximum is not None:
+            if cost > maximum:
+                limit = "the batch's remaining budget of" if budget is not None else "the maximum of"
                 raise RequestError(
-                    [_error(f"The query's cost {cost} exceeds the maximum of {self.max_cost}",
-                            QUERY_TOO_COMPLEX, requestedQueryCost=cost, maximumAvailable=self.max_cost)],
+                    [_error(f"The query's cost {cost} exceeds {limit} {maximum}",
+                            QUERY_TOO_COMPLEX, requestedQueryCost=cost, maximumAvailable=maximum)],
                     QUERY_TOO_COMPLEX,
                     extensions,
                 )
+            if budget is not None:
+                budget.remaining -= cost
+        return Plan(operation, extensions)
+
+    async def run(
+        self,
+        prepared: PreparedDocument,
+        plan: Plan,
+        *,
+        context: Any,
+        variables: dict[str, Any] | None = None,
+    ) -> tuple[ExecutionResult, list[dict[str, Any]]]:
+        """Execute a planned operation; returns the raw result and its formatted errors."""
+        operation = plan.operation
+        name = operation.name.value if operation.name else None
+        cache_key = (prepared.source, name) if self._is_static_introspection(prepared, operation) else None
+        cached = self._introspection.get(cache_key) if cache_key is not None else None
+        if cached is not None:
+            self._introspection.move_to_end(cache_key)  # type: ignore[arg-type]
+            return ExecutionResult(cached, None, plan.extensions), []
         result = execute(
             self.schema,
             prepared.document,
             context_value=context,
             variable_values=variables,
-            operation_name=operation_name,
+            operation_name=name,
             is_awaitable=optimized_is_awaitable,
             executor_class=self.execution_context_class,
             hide_suggestions=self.hide_suggestions,
         )
         if optimized_is_awaitable(result):
             result = await result  # type: ignore[misc]
-        errors = [self.format_error(error, context) for error in result.errors or ()]
-        if result.data is None and errors and not any(error.path for error in result.errors or ()):
+        if result.data is None and result.errors and not any(error.path for error in result.errors):
             # Nothing ran (variables could not be coerced): the request itself is invalid.
-            raise RequestError(errors, errors[0]["extensions"]["code"], extensions)
-        if extensions is not None:
-            result.extensions = extensions
+            raise self._variables_refused(operation, variables or {}, result.errors, context, plan.extensions)
+        errors = [self.format_error(error, context) for error in result.errors or ()]
+        if cache_key is not None and not errors:
+            self._introspection[cache_key] = result.data
+            if len(self._introspection) > _INTROSPECTION_CACHE_SIZE:
+                self._introspection.popitem(last=False)
+        if plan.extensions is not None:
+            result.extensions = plan.extensions
         return result, errors
+
+    async def execute(
+        self,
+        prepared: PreparedDocument,
+        *,
+        context: Any,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        allowed: Collection[OperationType] = (OperationType.QUERY, OperationType.MUTATION),
+        budget: CostBudget | None = None,
+    ) -> tuple[ExecutionResult, list[dict[str, Any]]]:
+        """Plan and run one operation (for untrusted documents `result.extensions` has the cost)."""
+        plan = self.plan(prepared, variables=variables, operation_name=operation_name, allowed=allowed, budget=budget)
+        return await self.run(prepared, plan, context=context, variables=variables)
+
+    def _is_static_introspection(self, prepared: PreparedDocument, operation: OperationDefinitionNode) -> bool:
+        """Only `__schema`/`__type`/`__typename` at the root and no variables: same answer always."""
+        if operation.variable_definitions:
+            return False
+        names = root_field_names(prepared, operation)
+        return bool(names) and names <= {*INTROSPECTION_ROOTS, "__typename"} and bool(names & INTROSPECTION_ROOTS)
+
+    def _variables_refused(
+        self,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
+        errors: Sequence[GraphQLError],
+        context: Any,
+        extensions: dict[str, Any] | None,
+    ) -> RequestError:
+        """The request error for variables graphql-core refused, said without their values."""
+        problems = input_problems(self.schema, operation, variables)
+        if problems:
+            return RequestError([_variable_error(p) for p in problems], "BAD_USER_INPUT", extensions, problems)
+        formatted = []
+        for error in errors:
+            if error.message.startswith("Variable '$"):
+                # graphql-core's wording repeats the value: keep only the variable's name.
+                variable = error.message.split("'")[1]
+                formatted.append(_error(f"Variable '{variable}' has an invalid value", "BAD_USER_INPUT", error))
+            else:
+                formatted.append(self.format_error(error, context))
+        return RequestError(formatted, formatted[0]["extensions"]["code"], extensions)
 
     # --- errors ----------------------------------------------------------------------------------
 

@@ -18,11 +18,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from db.engine import Database, is_database_unavailable
+from db.engine import Database, is_database_unavailable, run_within
+from resolvers import passwords
 from resolvers.context import RequestContext
 from rest_compat.openapi import openapi_document
 from rest_compat.routes import ROUTES
-from rest_compat.service import RestService, error_response, json_response
+from rest_compat.service import RETRY_AFTER_SECONDS, RestService, error_response, json_response
 from schema.executor import GraphQLEngine
 from schema.root import schema
 from shopql.graphql_http import GraphQLEndpoint
@@ -32,6 +33,8 @@ from shopql.persisted_queries import PersistedQueryStore
 from shopql.settings import Settings, get_settings
 
 log = logging.getLogger("shopql")
+
+HEALTH_TIMEOUT = 3.0
 
 SWAGGER_UI = """<!doctype html>
 <html><head><meta charset="utf-8"><title>ShopQL REST API</title>
@@ -49,7 +52,7 @@ def _client_address(request: Request) -> str:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     configure_logging(settings)
-    db = Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    db = Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow, settings.db_timeouts)
     engine = GraphQLEngine(
         schema,
         max_tokens=settings.max_tokens,
@@ -57,6 +60,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_cost=settings.max_query_cost,
+        max_fields=settings.max_fields,
+        max_repeated_fields=settings.max_repeated_fields,
     )
 
     async def make_context(request: Request) -> RequestContext:
@@ -69,7 +74,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers=request.headers,  # type: ignore[arg-type]
         )
 
-    rest = RestService(engine, ROUTES, make_context, settings.max_body_bytes, settings.http_cache_max_age)
+    rest = RestService(
+        engine, ROUTES, make_context, settings.max_body_bytes, settings.http_cache_max_age,
+        request_timeout=settings.db_request_timeout,
+    )
     graphql = GraphQLEndpoint(
         engine,
         make_context,
@@ -81,18 +89,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Safelist mode still runs the REST layer's documents, also when sent to /graphql.
         trusted_sources=[c.prepared.source for c in rest.compiled],
         cache_max_age=settings.http_cache_max_age,
+        request_timeout=settings.db_request_timeout,
     )
     openapi = openapi_document(rest.compiled)
 
     async def health(_: Request) -> Response:
+        async def ping() -> None:
+            async with db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        # A load balancer needs its answer quickly, whatever the request deadline.
+        deadline = asyncio.get_running_loop().time() + min(HEALTH_TIMEOUT, settings.db_request_timeout)
         try:
-            async with asyncio.timeout(3):
-                async with db.read() as conn:
-                    await conn.execute(text("SELECT 1"))
+            await run_within(deadline, ping())
         except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
             if not (is_database_unavailable(error) or isinstance(error, TimeoutError)):
                 log.exception("health check failed")
-            return error_response(503, "Database unavailable")
+            return error_response(503, "Database unavailable", {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return json_response(200, {"status": "ok"})
 
     async def openapi_json(_: Request) -> Response:
@@ -106,19 +119,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         message = {404: "Route not found", 405: "Method not allowed"}.get(exc.status_code, exc.detail)
         return error_response(exc.status_code, message, dict(exc.headers or {}))
 
-    async def unexpected_error(request: Request, exc: Exception) -> Response:
-        request_id = request.scope.get("state", {}).get("request_id", "")
-        if is_database_unavailable(exc):
-            return error_response(503, "Service temporarily unavailable")
-        log.error("unhandled error (request %s)", request_id, exc_info=exc)
-        return error_response(500, "Internal server error")
-
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Objects built at start-up live for the whole process: keep them out of every GC pass.
         gc.collect()
         gc.freeze()
+        warming = asyncio.get_running_loop().run_in_executor(None, passwords.warm_up)
         yield
+        await warming
         await db.dispose()
 
     middleware = [
@@ -150,7 +158,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+        # Unexpected errors are answered by RequestIdMiddleware (inside the request-id scope),
+        # not by a Starlette `Exception` handler, which runs outside every middleware.
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.db = db

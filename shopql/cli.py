@@ -1,4 +1,4 @@
-"""The `shopql` command: serve, migrate, seed-demo, create-admin, export-schema, openapi."""
+"""The `shopql` command: serve, migrate, seed-demo, create-admin, persist, export-schema, openapi."""
 
 from __future__ import annotations
 
@@ -54,16 +54,54 @@ def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
-    from resolvers.users import ensure_admin
+    from resolvers.auth.accounts import ensure_admin
+    from resolvers.errors import DomainError
 
-    if len(args.password) < 8:
-        print("error: the password must be at least 8 characters", file=sys.stderr)
+    _migrate(settings)
+    try:
+        user_id, created = _with_database(
+            settings, lambda db: ensure_admin(db, args.email, args.password, args.reset_password)
+        )
+    except DomainError as refused:
+        print(f"error: {refused.message}", file=sys.stderr)
+        return 2
+    print(f"{'created' if created else 'updated'} admin {user_id} <{args.email.strip().lower()}>", file=sys.stderr)
+    return 0
+
+
+def cmd_persist(args: argparse.Namespace, settings: Settings) -> int:
+    """Load a persisted-operation manifest as the safelist (docs/graphql-http.md)."""
+    from schema.executor import GraphQLEngine, RequestError
+    from schema.root import schema
+    from shopql.persisted_queries import ManifestError, PersistedQueryStore, load_manifest
+
+    try:
+        with open(args.manifest, "rb") as manifest:
+            documents = load_manifest(manifest.read())
+    except OSError as error:
+        print(f"error: cannot read {args.manifest}: {error.strerror}", file=sys.stderr)
+        return 2
+    except ManifestError as error:
+        print(f"error: {args.manifest}: {error}", file=sys.stderr)
+        return 2
+    # Safelisted documents are trusted: they must be valid against this schema, limits aside.
+    engine = GraphQLEngine(schema)
+    invalid = 0
+    for sha, query in documents.items():
+        try:
+            engine.prepare(query, cache=False, trusted=True)
+        except RequestError as error:
+            invalid += 1
+            print(f"error: {sha}: {error.errors[0]['message']}", file=sys.stderr)
+    if invalid:
+        print(f"error: {invalid} document(s) do not validate; nothing was stored", file=sys.stderr)
         return 2
     _migrate(settings)
-    user_id, created = _with_database(
-        settings, lambda db: ensure_admin(db, args.email, args.password, args.reset_password)
+    stored, unflagged = _with_database(
+        settings, lambda db: PersistedQueryStore(db).safelist(documents, replace=args.replace)
     )
-    print(f"{'created' if created else 'updated'} admin {user_id} <{args.email.strip().lower()}>", file=sys.stderr)
+    note = f"; {unflagged} no longer safelisted" if args.replace else ""
+    print(f"safelisted {stored} document(s){note}", file=sys.stderr)
     return 0
 
 
@@ -130,8 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     admin.add_argument("--reset-password", action="store_true",
-                       help="also set the password of an existing account")
+                       help="also set the password of an existing account (required when its email "
+                            "was never verified; ends its sessions)")
     admin.set_defaults(handler=cmd_create_admin)
+
+    persist = commands.add_parser(
+        "persist", help="safelist the documents of a persisted-operation manifest (JSON)"
+    )
+    persist.add_argument("manifest", help="Apollo persisted query manifest, or a {sha256: query} JSON map")
+    persist.add_argument("--replace", action="store_true",
+                         help="documents safelisted before but absent from this manifest lose the flag")
+    persist.set_defaults(handler=cmd_persist)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(handler=cmd_export_schema)
     commands.add_parser("openapi", help="print the REST OpenAPI document").set_defaults(handler=cmd_openapi)

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 from dotenv import load_dotenv
 
+from db.engine import Timeouts
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./shopql.db"
 GOOGLE_DISCOVERY_DEFAULT = "https://accounts.google.com/.well-known/openid-configuration"
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789abcdef"
@@ -33,6 +35,19 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _seconds(name: str, default: float, minimum: float = 0.1) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not value >= minimum or value == float("inf"):
+        raise ConfigurationError(f"{name} must be a finite number >= {minimum}, got {raw!r}")
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -51,17 +66,23 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    db_connect_timeout: float = 2.0
+    db_pool_timeout: float = 2.0
+    db_request_timeout: float = 5.0
+    sqlite_busy_timeout: float = 5.0
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_issuer: str = "shopql"
     jwt_audience: str = "shopql-api"
     access_token_ttl: int = 900
     refresh_token_ttl: int = 604800
+    refresh_token_max_lifetime: int = 2592000
     google_client_id: str = ""
     google_client_secret: str = ""
     google_redirect_uri: str = "http://127.0.0.1:8080/api/v1/auth/google/callback"
     google_discovery_url: str = GOOGLE_DISCOVERY_DEFAULT
     oauth_state_ttl: int = 600
     login_max_failures: int = 5
+    login_max_failures_per_account: int = 20
     login_failure_window: int = 900
     login_max_failures_per_address: int = 50
     cors_origins: tuple[str, ...] = ()
@@ -74,6 +95,8 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 2000
     max_query_cost: int = 50000
+    max_fields: int = 1500
+    max_repeated_fields: int = 2000
     max_batch_size: int = 10
     max_body_bytes: int = 1_000_000
     persisted_queries_only: bool = False
@@ -88,6 +111,16 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def db_timeouts(self) -> Timeouts:
+        # One PostgreSQL statement cannot outlast the request it serves.
+        return Timeouts(
+            connect=self.db_connect_timeout,
+            pool=self.db_pool_timeout,
+            statement=self.db_request_timeout,
+            busy=self.sqlite_busy_timeout,
+        )
 
 
 def load_settings() -> Settings:
@@ -108,9 +141,14 @@ def load_settings() -> Settings:
         database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL).strip(),
         db_pool_size=_int("DB_POOL_SIZE", 10, minimum=1),
         db_max_overflow=_int("DB_MAX_OVERFLOW", 10),
+        db_connect_timeout=_seconds("DB_CONNECT_TIMEOUT", 2.0),
+        db_pool_timeout=_seconds("DB_POOL_TIMEOUT", 2.0),
+        db_request_timeout=_seconds("DB_REQUEST_TIMEOUT", 5.0),
+        sqlite_busy_timeout=_seconds("SQLITE_BUSY_TIMEOUT", 5.0, minimum=0.0),
         jwt_secret=jwt_secret,
         access_token_ttl=_int("ACCESS_TOKEN_TTL", 900, minimum=1),
         refresh_token_ttl=_int("REFRESH_TOKEN_TTL", 604800, minimum=1),
+        refresh_token_max_lifetime=_int("REFRESH_TOKEN_MAX_LIFETIME", 2592000, minimum=1),
         google_client_id=os.environ.get("GOOGLE_CLIENT_ID", ""),
         google_client_secret=os.environ.get("GOOGLE_CLIENT_SECRET", ""),
         google_redirect_uri=os.environ.get(
@@ -119,6 +157,7 @@ def load_settings() -> Settings:
         google_discovery_url=os.environ.get("GOOGLE_DISCOVERY_URL", GOOGLE_DISCOVERY_DEFAULT),
         oauth_state_ttl=_int("OAUTH_STATE_TTL", 600, minimum=1),
         login_max_failures=_int("LOGIN_MAX_FAILURES", 5, minimum=1),
+        login_max_failures_per_account=_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 20, minimum=1),
         login_failure_window=_int("LOGIN_FAILURE_WINDOW", 900, minimum=1),
         login_max_failures_per_address=_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 50, minimum=1),
         cors_origins=_list("CORS_ORIGINS"),
@@ -131,6 +170,8 @@ def load_settings() -> Settings:
         max_aliases=_int("GRAPHQL_MAX_ALIASES", 30, minimum=1),
         max_tokens=_int("GRAPHQL_MAX_TOKENS", 2000, minimum=1),
         max_query_cost=_int("GRAPHQL_MAX_COST", 50000, minimum=1),
+        max_fields=_int("GRAPHQL_MAX_FIELDS", 1500, minimum=1),
+        max_repeated_fields=_int("GRAPHQL_MAX_REPEATED_FIELDS", 2000, minimum=0),
         max_batch_size=_int("GRAPHQL_MAX_BATCH", 10, minimum=1),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_000_000, minimum=1024),
         persisted_queries_only=_bool("PERSISTED_QUERIES_ONLY", False),

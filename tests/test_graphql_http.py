@@ -150,20 +150,22 @@ def test_malformed_requests_are_400_for_every_media_type(api, accept, body):
     assert error_codes(response.json()) == ["BAD_REQUEST"]
 
 
+# (request, code, status with graphql-response+json): 400 when the request cannot be
+# understood, 422 when a well-formed document or its variables are refused.
 GRAPHQL_REQUEST_ERRORS = [
-    ({"query": "{"}, "GRAPHQL_PARSE_FAILED"),
-    ({"query": ""}, "GRAPHQL_PARSE_FAILED"),
-    ({"query": "{ noSuchField }"}, "GRAPHQL_VALIDATION_FAILED"),
+    ({"query": "{"}, "GRAPHQL_PARSE_FAILED", 400),
+    ({"query": ""}, "GRAPHQL_PARSE_FAILED", 400),
+    ({"query": "{ noSuchField }"}, "GRAPHQL_VALIDATION_FAILED", 422),
     ({"query": "query($f: Int!) { products(first: $f) { totalCount } }", "variables": {"f": "ten"}},
-     "BAD_USER_INPUT"),
-    ({"query": "query($f: Int!) { products(first: $f) { totalCount } }"}, "BAD_USER_INPUT"),
-    ({"query": "query A { __typename } query B { __typename }"}, "BAD_REQUEST"),
-    ({"query": "query A { __typename }", "operationName": "B"}, "BAD_REQUEST"),
+     "BAD_USER_INPUT", 422),
+    ({"query": "query($f: Int!) { products(first: $f) { totalCount } }"}, "BAD_USER_INPUT", 422),
+    ({"query": "query A { __typename } query B { __typename }"}, "BAD_REQUEST", 400),
+    ({"query": "query A { __typename }", "operationName": "B"}, "BAD_REQUEST", 400),
 ]
 
 
-@pytest.mark.parametrize(("body", "code"), GRAPHQL_REQUEST_ERRORS)
-def test_request_errors_are_200_for_application_json(api, body, code):
+@pytest.mark.parametrize(("body", "code", "_"), GRAPHQL_REQUEST_ERRORS)
+def test_request_errors_are_200_for_application_json(api, body, code, _):
     response = post(api, body, accept=JSON)
     assert response.status_code == 200
     assert media_type(response) == JSON
@@ -171,13 +173,31 @@ def test_request_errors_are_200_for_application_json(api, body, code):
     assert error_codes(response.json())[0] == code
 
 
-@pytest.mark.parametrize(("body", "code"), GRAPHQL_REQUEST_ERRORS)
-def test_request_errors_are_400_for_graphql_response_json(api, body, code):
+@pytest.mark.parametrize(("body", "code", "status"), GRAPHQL_REQUEST_ERRORS)
+def test_request_errors_are_400_or_422_for_graphql_response_json(api, body, code, status):
     response = post(api, body, accept=GRAPHQL_RESPONSE)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert media_type(response) == GRAPHQL_RESPONSE
     assert "data" not in response.json()
     assert error_codes(response.json())[0] == code
+
+
+@pytest.mark.parametrize(("body", "code", "_"), GRAPHQL_REQUEST_ERRORS)
+def test_request_errors_report_the_cost_as_not_computed(api, body, code, _):
+    cost = post(api, body).json()["extensions"]["cost"]
+    assert cost == {"requestedQueryCost": None, "maximumAvailable": 50000}
+
+
+@pytest.mark.parametrize(("request_args", "status"), [
+    ({"content": b"NONSENSE", "headers": {"Content-Type": JSON}}, 400),
+    ({"content": b"{}", "headers": {"Content-Type": "text/plain"}}, 415),
+    ({"content": b"{}", "headers": {"Content-Type": JSON, "Accept": "text/plain"}}, 406),
+    ({"content": b'{"q": "' + b"x" * 1_000_001 + b'"}', "headers": {"Content-Type": JSON}}, 413),
+])
+def test_http_refusals_carry_the_cost_extension_too(api, request_args, status):
+    response = api.http.post("/graphql", **request_args)
+    assert response.status_code == status
+    assert response.json()["extensions"]["cost"] == {"requestedQueryCost": None, "maximumAvailable": 50000}
 
 
 @pytest.mark.parametrize("accept", [JSON, GRAPHQL_RESPONSE])
@@ -236,6 +256,18 @@ def test_malformed_get_parameters_are_400(api, params):
     assert error_codes(response.json()) == ["BAD_REQUEST"]
 
 
+def test_head_is_answered_like_get_without_a_body(api):
+    params = {"query": "{ brands(first: 1) { totalCount } }"}
+    head = api.request("HEAD", "/graphql", params=params)
+    get = api.get("/graphql", params=params)
+    assert head.status_code == 200 == get.status_code
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["etag"] == get.headers["etag"]
+    mutation = api.request("HEAD", "/graphql", params={"query": "mutation { authLogout { __typename } }"})
+    assert mutation.status_code == 405
+
+
 def test_other_methods_are_405(api):
     response = api.put("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 405
@@ -259,6 +291,76 @@ def test_batches_answer_each_operation_in_order(api, factory):
     assert error_codes(third) == ["UNAUTHENTICATED"]
     assert fourth["data"] == {"__typename": "Query"}
     assert response.headers["cache-control"] == "no-store"
+
+
+# --- variables: refused with the path and the expected type, never the value ------------------------
+
+SECRET = "MySecretPass99"
+LOGIN = "mutation($input: AuthLoginInput!) { authLogin(input: $input) { errors { code } } }"
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"input": {"password": SECRET}}, "Variable '$input' at 'email': a value of type 'String!' is required"),
+    ({"input": {"email": SECRET, "password": 7}}, "Variable '$input' at 'password': expected String, got a number"),
+    ({"input": {"email": "a@example.com", "password": SECRET, "nickname": SECRET}},
+     "Variable '$input' at 'nickname': is not a field of 'AuthLoginInput'"),
+    ({"input": SECRET}, "Variable '$input': expected an object of type 'AuthLoginInput', got a string"),
+    ({}, "Variable '$input': a value of type 'AuthLoginInput!' is required"),
+])
+def test_variable_errors_name_the_path_and_type_but_not_the_value(api, variables, message):
+    body = api.graphql(LOGIN, variables)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == message
+    assert SECRET not in json.dumps(body)
+
+
+def test_variable_errors_point_into_lists(api):
+    body = api.graphql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["a", None]})
+    assert body["errors"][0]["message"] == "Variable '$ids' at '[1]': must not be null (expected 'ID!')"
+    assert body["errors"][0]["extensions"]["field"] == ["ids", 1]
+
+
+def test_rest_names_the_body_key_of_a_refused_value(api, factory):
+    user = factory.user()
+    product = factory.product()
+    response = api.post("/api/v1/cart/items", json={"product_id": product["id"], "quantity": "two"},
+                        token=user["token"])
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Invalid value for 'quantity': expected Int (a 32-bit integer), got a string"
+
+
+def test_rest_login_without_email_does_not_echo_the_password(api):
+    response = api.post("/api/v1/auth/login", json={"password": SECRET})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Missing required field 'email'"
+    assert SECRET not in response.text
+
+
+def nested(depth: int):
+    value = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("accept", [JSON, GRAPHQL_RESPONSE])
+def test_deeply_nested_variables_are_a_bad_request(api, accept):
+    # Every variable sent is checked, declared or not: none may nest this deep.
+    response = post(api, {"query": "{ __typename }", "variables": {"v": nested(400)}}, accept=accept)
+    assert response.status_code == (200 if accept == JSON else 400)
+    assert error_codes(response.json()) == ["BAD_REQUEST"]
+    over_get = api.get("/graphql", params={"query": "{ __typename }", "variables": json.dumps({"v": nested(400)})},
+                       headers={"Accept": accept})
+    assert over_get.status_code == (200 if accept == JSON else 400)
+    assert error_codes(over_get.json()) == ["BAD_REQUEST"]
+
+
+def test_deeply_nested_rest_bodies_are_400(api):
+    response = api.post("/api/v1/auth/register", json={"email": nested(400), "password": "long enough pass"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+    assert "x-request-id" in response.headers
 
 
 # --- error masking, logging, suggestions ---------------------------------------------------------

@@ -1,12 +1,23 @@
-"""HTTP caching: ETag + public Cache-Control on public reads, 304 on If-None-Match,
-never for private data, errors or POSTs.
+"""HTTP caching: opt-in. ETag + public Cache-Control on public reads (the catalog routes,
+GraphQL GET queries of public root fields), 304 on If-None-Match; `no-store` for everything
+else: tokens, single-use OAuth states, private data, errors, POSTs.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
 import pytest
 
-from tests.factories import unique
+from rest_compat.routes import ROUTES
+from tests.factories import Factory, unique
+from tests.support.api import Api
+from tests.support.fake_google import FakeGoogle
+from tests.support.server import ServerProcess
 
 PUBLIC = "public, max-age=30"
 PRIVATE = "private, no-store"
@@ -146,3 +157,127 @@ def test_graphql_posts_are_never_stored(api, factory):
     user = factory.user()
     private = api.post("/graphql", json={"query": "{ me { roles } }"}, token=user["token"])
     assert private.headers["cache-control"] == PRIVATE
+
+
+def test_graphql_get_of_non_public_root_fields_is_not_stored(api, factory):
+    brand = factory.brand()
+    for query in (
+        "{ googleAuthUrl { state } }",  # writes a single-use OAuth state: never public
+        '{ node(id: "usr_01J0000000000000000000000") { id } }',
+        f'{{ brand(id: "{brand["id"]}") {{ id }} node(id: "ord_01J0000000000000000000000") {{ id }} }}',
+    ):
+        response = api.get("/graphql", params={"query": query})
+        assert "no-store" in response.headers["cache-control"], query
+        assert "etag" not in response.headers, query
+
+
+@pytest.mark.parametrize("query", [
+    "{ shippingMethods { id } }",
+    "{ __schema { queryType { name } } }",
+    "query($id: ID!) { node(id: $id) { id } }",
+    "query($id: ID!) { nodes(ids: [$id]) { id } }",
+])
+def test_graphql_get_of_public_root_fields_is_cacheable(api, factory, query):
+    product = factory.product()
+    response = api.get("/graphql", params={"query": query, "variables": json.dumps({"id": product["id"]})})
+    assert response.status_code == 200
+    assert "errors" not in response.json()
+    assert response.headers["cache-control"] == PUBLIC
+    assert "etag" in response.headers
+
+
+# --- /auth: tokens and single-use OAuth states are never stored ------------------------------------
+
+CALLBACK = "/api/v1/auth/google/callback"
+
+
+@dataclass
+class AuthSite:
+    api: Api
+    factory: Factory
+    fake: FakeGoogle
+
+
+@pytest.fixture(scope="module")
+def auth_site(databases) -> Iterator[AuthSite]:
+    url = databases.new()
+    with FakeGoogle() as fake:
+        server = ServerProcess(url, **fake.server_env())
+        server.env["GOOGLE_REDIRECT_URI"] = f"{server.base_url}{CALLBACK}"
+        with server:
+            factory = Factory(url)
+            api = Api(server.base_url)
+            yield AuthSite(api, factory, fake)
+            api.close()
+            factory.close()
+
+
+def _signed_in(site: AuthSite) -> dict[str, Any]:
+    user = site.factory.user()
+    response = site.api.post("/api/v1/auth/login", json={"email": user["email"], "password": user["password"]})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def _google_url(site: AuthSite) -> httpx.Response:
+    return site.api.get("/api/v1/auth/google")
+
+
+def _google_callback(site: AuthSite) -> httpx.Response:
+    site.fake.sign_in_as(email=f"{unique('g')}@example.com", email_verified=True)
+    params = site.fake.authorize(_google_url(site).json()["data"]["url"])
+    return site.api.get(CALLBACK, params=params)
+
+
+# One successful request per /auth route (a new route fails the coverage check below).
+AUTH_CALLS: dict[tuple[str, str], Callable[[AuthSite], httpx.Response]] = {
+    ("POST", "/api/v1/auth/register"): lambda site: site.api.post(
+        "/api/v1/auth/register", json={"email": f"{unique('r')}@example.com", "password": "a long enough password"}),
+    ("POST", "/api/v1/auth/login"): lambda site: site.api.post(
+        "/api/v1/auth/login", json=(lambda u: {"email": u["email"], "password": u["password"]})(site.factory.user())),
+    ("POST", "/api/v1/auth/refresh"): lambda site: site.api.post(
+        "/api/v1/auth/refresh", json={"refresh_token": _signed_in(site)["refresh_token"]}),
+    ("GET", "/api/v1/auth/google"): _google_url,
+    ("GET", CALLBACK): _google_callback,
+    ("GET", "/api/v1/auth/profile"): lambda site: site.api.get(
+        "/api/v1/auth/profile", token=site.factory.user()["token"]),
+    ("POST", "/api/v1/auth/logout"): lambda site: site.api.post(
+        "/api/v1/auth/logout", token=site.factory.user()["token"]),
+}
+
+
+def test_every_auth_route_is_covered():
+    assert {(r.method, r.path) for r in ROUTES if r.path.startswith("/api/v1/auth")} == set(AUTH_CALLS)
+
+
+@pytest.mark.parametrize("route", sorted(AUTH_CALLS), ids=lambda route: f"{route[0]} {route[1]}")
+def test_auth_routes_are_never_stored(auth_site, route):
+    response = AUTH_CALLS[route](auth_site)
+    assert response.status_code < 300, response.text
+    assert "no-store" in response.headers["cache-control"]
+    assert "public" not in response.headers["cache-control"]
+    assert "etag" not in response.headers
+
+
+def test_a_google_callback_with_tokens_is_not_stored(auth_site):
+    response = _google_callback(auth_site)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["access_token"]
+    assert response.headers["cache-control"] == "no-store"
+    assert "etag" not in response.headers
+
+
+def test_the_google_authorization_url_is_fresh_every_time(auth_site):
+    first = _google_url(auth_site)
+    again = auth_site.api.get("/api/v1/auth/google", headers={"If-None-Match": "*"})
+    assert again.status_code == 200
+    assert again.json()["data"]["state"] != first.json()["data"]["state"]
+    assert again.headers["cache-control"] == "no-store"
+
+
+def test_google_auth_url_over_graphql_get_is_not_stored(auth_site):
+    response = auth_site.api.get("/graphql", params={"query": "{ googleAuthUrl { url state } }"})
+    assert response.status_code == 200
+    assert response.json()["data"]["googleAuthUrl"]["state"]
+    assert response.headers["cache-control"] == "no-store"
+    assert "etag" not in response.headers

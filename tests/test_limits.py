@@ -1,12 +1,15 @@
-"""Request limits: depth, aliases, tokens, body size, batch size and the static query cost.
+"""Request limits: depth, aliases, tokens, selections, body size, batch size and the static
+query cost.
 
-The shared server runs with the defaults (depth 12, aliases 30, tokens 2000, cost 50000,
-batch 10, body 1 MB); `tight` is a server of its own with every limit turned down.
+The shared server runs with the defaults (depth 12, aliases 30, tokens 2000, fields 1500,
+repeated-field pairs 2000, cost 50000, batch 10, body 1 MB); `tight` is a server of its own
+with every limit turned down.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -54,9 +57,9 @@ def test_depth_counts_through_fragments(api):
     assert error_codes(body) == ["MAX_DEPTH_EXCEEDED"]
 
 
-def test_depth_refusal_is_400_for_graphql_response_json(api):
+def test_depth_refusal_is_422_for_graphql_response_json(api):
     response = api.post("/graphql", json={"query": nested_categories(13)}, headers={"Accept": GRAPHQL_RESPONSE})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_codes(response.json()) == ["MAX_DEPTH_EXCEEDED"]
 
 
@@ -74,6 +77,12 @@ def test_aliases_up_to_the_maximum_are_allowed(api):
 def test_too_many_aliases_are_refused(api):
     body = api.graphql(aliases(31))
     assert error_codes(body) == ["MAX_ALIASES_EXCEEDED"]
+
+
+def test_aliases_count_inside_introspection_too(api):
+    body = api.graphql("{ " + " ".join(f"s{i}: __schema {{ queryType {{ name }} }}" for i in range(31)) + " }")
+    assert error_codes(body) == ["MAX_ALIASES_EXCEEDED"]
+    assert "data" not in body
 
 
 def test_aliases_in_fragments_count_once_per_spread(api):
@@ -194,21 +203,99 @@ def test_errors_during_execution_still_report_the_cost(api):
     assert cost_of(body) == 1 + 1 + 101
 
 
-def test_query_too_complex_is_400_for_graphql_response_json(api):
+def test_query_too_complex_is_422_for_graphql_response_json(api):
     response = api.post(
         "/graphql",
         json={"query": "query($n: Int!) { products(first: $n) { nodes { category { products(first: $n) "
                        "{ nodes { variants { id } } } } } } }", "variables": {"n": 100}},
         headers={"Accept": GRAPHQL_RESPONSE},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert error_codes(response.json()) == ["QUERY_TOO_COMPLEX"]
+
+
+@pytest.mark.parametrize(("query", "variables", "expected"), [
+    # graphql-core accepts 100.0 for an Int: the cost counts the 100 it becomes.
+    ("query($n: Int) { products(first: $n) { nodes { id } } }", {"n": 100.0}, 1 + 1 + 100),
+    # null means "not given", and `last` alone pages as the resolvers page.
+    ("{ products(first: null, last: 100) { nodes { id } } }", None, 1 + 1 + 100),
+    ("query($n: Int) { products(first: $n, last: 100) { nodes { id } } }", {"n": None}, 1 + 1 + 100),
+    ("query($n: Int = 5) { products(first: $n) { nodes { id } } }", {"n": None}, 1 + 1 + 20),
+    ("{ products(first: 5, last: 3) { nodes { id } } }", None, 1 + 1 + 3),
+    ("query($l: Int) { brands(last: $l) { edges { node { id } } } }", {"l": 30}, 1 + 1 + 30 * 2),
+])
+def test_cost_follows_the_values_the_resolvers_receive(api, query, variables, expected):
+    body = api.graphql(query, variables)
+    assert "errors" not in body, body
+    assert cost_of(body) == expected
+
+
+def test_a_float_page_size_cannot_hide_the_cost(api):
+    nested = ("query($n: Int!) { products(first: $n) { nodes { category { products(first: $n) "
+              "{ nodes { variants { id } } } } } } }")
+    body = api.graphql(nested, {"n": 100.0})
+    assert error_codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert cost_of(body) == 1 + 1 + 100 * (1 + 1 + 1 + 100 * (1 + 20))
+
+
+def test_invalid_variables_report_a_null_cost(api):
+    body = api.graphql("query($n: Int!) { products(first: $n) { nodes { id } } }", {"n": "ten"})
+    assert error_codes(body) == ["BAD_USER_INPUT"]
+    assert body["extensions"]["cost"] == {"requestedQueryCost": None, "maximumAvailable": 50000}
 
 
 def test_the_standard_introspection_query_passes_every_limit(api):
     body = api.graphql(get_introspection_query(descriptions=True, input_value_deprecation=True))
     assert "errors" not in body
     assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+    # Costed from the schema's real size (thousands of fields), not as one field.
+    assert 5000 < cost_of(body) < 50000
+
+
+def test_many_copies_of_the_schema_exceed_the_cost(api):
+    fragment = "fragment T on __Type { name kind fields { name type { name kind ofType { name } } } }"
+    query = "{ " + " ".join(f"s{i}: __schema {{ types {{ ...T }} }}" for i in range(30)) + " } " + fragment
+    started = time.monotonic()
+    body = api.graphql(query)
+    assert time.monotonic() - started < 2
+    assert error_codes(body) == ["QUERY_TOO_COMPLEX"]
+    assert "data" not in body
+    one = api.graphql("{ __schema { types { ...T } } } " + fragment)
+    assert "errors" not in one
+    assert cost_of(body) == 30 * cost_of(one)
+
+
+# --- selections: refused before the validator compares them pairwise ----------------------------
+
+
+@pytest.mark.parametrize("query", [
+    "{ " + "products { totalCount } " * 400 + "}",
+    # Invalid too (brand needs an id): refused before the validator's quadratic work.
+    "{ " + "brand { id } " * 480 + "}",
+    # Merged through fragments: the same key selected by many fragments counts too.
+    "{ products { nodes { " + " ".join(f"...F{i}" for i in range(70)) + " } } } "
+    + " ".join(f"fragment F{i} on Product {{ id }}" for i in range(70)),
+])
+def test_repeated_fields_are_refused_quickly(api, query):
+    started = time.monotonic()
+    body = api.graphql(query)
+    assert time.monotonic() - started < 0.5
+    assert error_codes(body) == ["MAX_REPEATED_FIELDS_EXCEEDED"]
+    assert "data" not in body
+    assert body["extensions"]["cost"] == {"requestedQueryCost": None, "maximumAvailable": 50000}
+
+
+def test_a_few_repeated_fields_are_fine(api):
+    fragments = " ".join(f"fragment F{i} on Product {{ id name }}" for i in range(20))
+    body = api.graphql("{ products(first: 1) { nodes { id " + " ".join(f"...F{i}" for i in range(20)) + " } } } " + fragments)
+    assert "errors" not in body
+
+
+def test_selection_refusals_are_422_for_graphql_response_json(api):
+    response = api.post("/graphql", json={"query": "{ " + "products { totalCount } " * 400 + "}"},
+                        headers={"Accept": GRAPHQL_RESPONSE})
+    assert response.status_code == 422
+    assert error_codes(response.json()) == ["MAX_REPEATED_FIELDS_EXCEEDED"]
 
 
 def test_exponential_introspection_is_refused(api):
@@ -240,6 +327,22 @@ def test_limited_validation_is_done_once_per_document():
     assert refused.value.code == "MAX_DEPTH_EXCEEDED"
 
 
+def test_refused_documents_are_cached():
+    engine = GraphQLEngine(schema)  # no selection limits: the validator does all the work
+    source = "{ " + "brand { id } " * 400 + "}"  # brand needs an id: invalid, slowly
+    started = time.perf_counter()
+    with pytest.raises(RequestError) as first:
+        engine.prepare(source)
+    uncached = time.perf_counter() - started
+    started = time.perf_counter()
+    with pytest.raises(RequestError) as again:
+        engine.prepare(source)
+    cached = time.perf_counter() - started
+    assert again.value.errors == first.value.errors
+    assert again.value.code == "GRAPHQL_VALIDATION_FAILED"
+    assert cached < uncached / 20
+
+
 def test_cost_is_memoised_per_relevant_variable_values():
     engine = GraphQLEngine(schema, max_cost=1000)
     prepared = engine.prepare("query($n: Int, $s: String) { products(first: $n, search: $s) { nodes { id } } }")
@@ -250,6 +353,8 @@ def test_cost_is_memoised_per_relevant_variable_values():
     assert engine.cost(prepared, operation, {"n": 6}) == 8
     assert engine.cost(prepared, operation, {}) == 22
     assert len(prepared.costs) == 3
+    assert engine.cost(prepared, operation, {"n": 6.0}) == 8  # coerced like 6
+    assert engine.cost(prepared, operation, {"n": "six"}) is None  # refused when executed
 
 
 # --- every limit is configurable ------------------------------------------------------------------------
@@ -265,6 +370,8 @@ def tight(databases) -> Iterator[Api]:
         GRAPHQL_MAX_TOKENS="40",
         GRAPHQL_MAX_COST="30",
         GRAPHQL_MAX_BATCH="2",
+        GRAPHQL_MAX_FIELDS="6",
+        GRAPHQL_MAX_REPEATED_FIELDS="1",
         MAX_BODY_BYTES="2048",
         SHOPQL_DEBUG="1",
     ) as server:
@@ -292,6 +399,27 @@ def test_configured_cost_limit(tight):
     refused = tight.graphql("{ products(first: 29) { nodes { id } } }")
     assert error_codes(refused) == ["QUERY_TOO_COMPLEX"]
     assert refused["extensions"]["cost"] == {"requestedQueryCost": 31, "maximumAvailable": 30}
+
+
+def test_configured_selection_limits(tight):
+    assert "errors" not in tight.graphql("{ a: products { totalCount } products { totalCount } }")
+    repeated = tight.graphql("{ products { totalCount } products { totalCount } products { totalCount } }")
+    assert error_codes(repeated) == ["MAX_REPEATED_FIELDS_EXCEEDED"]
+    fields = tight.graphql("{ products { totalCount nodes { id name sku stock } } }")
+    assert error_codes(fields) == ["MAX_FIELDS_EXCEEDED"]
+
+
+def test_a_batch_shares_one_cost_budget(tight):
+    response = tight.post("/graphql", json=[{"query": "{ products(first: 14) { nodes { id } } }"}] * 2)
+    assert response.status_code == 200
+    first, second = response.json()
+    assert "errors" not in first
+    assert first["extensions"]["cost"] == {"requestedQueryCost": 16, "maximumAvailable": 30}
+    assert error_codes(second) == ["QUERY_TOO_COMPLEX"]
+    assert second["extensions"]["cost"] == {"requestedQueryCost": 16, "maximumAvailable": 14}
+    cheap = tight.post("/graphql", json=[{"query": "{ products(first: 14) { nodes { id } } }"},
+                                         {"query": "{ products(first: 12) { nodes { id } } }"}])
+    assert [error_codes(item) for item in cheap.json()] == [[], []]
 
 
 def test_configured_batch_and_body_limits(tight):

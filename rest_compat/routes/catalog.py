@@ -17,6 +17,7 @@ CATALOG = [
         ),
         errors=(400,),
         tag="catalog",
+        cacheable=True,
     ),
     Route(
         "GET", "/api/v1/catalog/products/{id}", "catalog/product",
@@ -25,6 +26,7 @@ CATALOG = [
         respond=Single("item", "Product not found"),
         errors=(404,),
         tag="catalog",
+        cacheable=True,
     ),
     Route(
         "GET", "/api/v1/catalog/products/category/{id}", "catalog/category_products",
@@ -34,6 +36,7 @@ CATALOG = [
         query_params=PAGE_PARAMS,
         errors=(400, 404),
         tag="catalog",
+        cacheable=True,
     ),
     Route(
         "GET", "/api/v1/catalog/categories", "catalog/categories",
@@ -43,6 +46,7 @@ CATALOG = [
         query_params=PAGE_PARAMS,
         errors=(400,),
         tag="catalog",
+        cacheable=True,
     ),
     Route(
         "GET", "/api/v1/catalog/brands", "catalog/brands",
@@ -52,5 +56,6 @@ CATALOG = [
         query_params=PAGE_PARAMS,
         errors=(400,),
         tag="catalog",
+        cacheable=True,
     ),
 ]
