@@ -56,15 +56,22 @@ class RequestContext:
         if token is None:
             raise unauthenticated("Authorization header must be 'Bearer <access_token>'")
         try:
-            user_id = decode_access_token(token, self.settings)
+            claims = decode_access_token(token, self.settings)
         except InvalidAccessToken as exc:
-            raise unauthenticated("Invalid or expired access token") from exc
-        viewer = await load_viewer(self.db, user_id)
-        if viewer is None:
-            raise unauthenticated("Invalid or expired access token")
+            raise self._invalid_token() from exc
+        viewer = await load_viewer(self.db, claims.user_id)
+        # A deleted account, or a token of an earlier generation (before a logout, a detected
+        # refresh-token theft, an account takeover): 401, the client refreshes or signs in again.
+        if viewer is None or viewer.token_generation != claims.generation:
+            raise self._invalid_token()
         if not viewer.active:
             raise AccessError("FORBIDDEN", "Account is inactive")
         return viewer
+
+    def _invalid_token(self) -> AccessError:
+        # RFC 6750: tells the client to get a new token (refresh) rather than give up.
+        self.response_headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return unauthenticated("Invalid or expired access token")
 
     async def require_viewer(self) -> Viewer:
         viewer = await self.viewer()

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both answers take about as long.
-_DUMMY_HASH = _hasher.hash("dummy password for timing equalisation")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both answers take about as long.
+
+    Made on first use, not at import: every process (each worker, each CLI command) would
+    otherwise pay ~150 ms for it at start-up.
+    """
+    return _hasher.hash("dummy password for timing equalisation")
+
+
+def warm_up() -> None:
+    """Make the dummy hash now (servers call this in the background at start-up), so that the
+    first unknown-email login is not the one slower answer."""
+    _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -17,7 +33,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant-effort check; a missing hash (unknown user, Google-only account) still verifies a dummy."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

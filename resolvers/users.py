@@ -5,9 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.engine import Database
-from db.models import Role, User, UserRole
-from resolvers.passwords import hash_password
+from db.models import Role, UserRole
 
 
 def normalise_email(email: str) -> str:
@@ -23,20 +21,3 @@ async def grant_role(session: AsyncSession, user_id: str, role_name: str) -> boo
         return False
     session.add(UserRole(user_id=user_id, role_id=role_id))
     return True
-
-
-async def ensure_admin(db: Database, email: str, password: str, reset_password: bool = False) -> tuple[str, bool]:
-    """Create an admin account, or grant `admin` to an existing one. Returns (user id, created)."""
-    email = normalise_email(email)
-    async with db.transaction() as session:
-        user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
-        created = user is None
-        if user is None:
-            user = User(email=email, password_hash=hash_password(password), active=True, email_verified=True)
-            session.add(user)
-            await session.flush()
-            await grant_role(session, user.id, "user")
-        elif reset_password:
-            user.password_hash = hash_password(password)
-        await grant_role(session, user.id, "admin")
-        return user.id, created

@@ -15,6 +15,7 @@ class Viewer:
     user_id: str
     email: str
     active: bool
+    token_generation: int
     roles: frozenset[str]
     permissions: frozenset[str]
 
@@ -29,7 +30,7 @@ async def load_viewer(db: Database, user_id: str) -> Viewer | None:
     """One round trip for roles and permissions; None when the user no longer exists."""
     async with db.read() as conn:
         user = (
-            await conn.execute(select(User.id, User.email, User.active).where(User.id == user_id))
+            await conn.execute(select(User.id, User.email, User.active, User.token_generation).where(User.id == user_id))
         ).first()
         if user is None:
             return None
@@ -47,6 +48,7 @@ async def load_viewer(db: Database, user_id: str) -> Viewer | None:
         user_id=user.id,
         email=user.email,
         active=user.active,
+        token_generation=user.token_generation,
         roles=frozenset(role for role, _ in grants),
         permissions=frozenset(permission for _, permission in grants if permission),
     )

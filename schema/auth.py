@@ -109,8 +109,10 @@ class GoogleAuthUrl:
 class AuthRegisterInput:
     email: str = strawberry.field(description="Email address (at most 254 characters); stored lower-cased.")
     password: str = strawberry.field(description="8 to 128 characters, not only whitespace.")
-    first_name: str = strawberry.field(default="", description="Given name, at most 100 characters.")
-    last_name: str = strawberry.field(default="", description="Family name, at most 100 characters.")
+    first_name: str = strawberry.field(default="", description="Given name, at most 100 characters, no "
+                                       "control or invisible formatting characters.")
+    last_name: str = strawberry.field(default="", description="Family name, at most 100 characters, no "
+                                      "control or invisible formatting characters.")
 
 
 @strawberry.input(description="Email and password of an existing account.")
@@ -173,8 +175,9 @@ class AuthMutation:
         return AuthPayload.signed_in(result)
 
     @strawberry.mutation(description="Exchange a refresh token for a new access and refresh token. The old "
-                         "one stops working; presenting it again revokes every token of that sign-in. "
-                         "INVALID_TOKEN for an unknown, expired, used or revoked token.")
+                         "one stops working; presenting it again revokes every token of that sign-in and "
+                         "ends the user's access tokens. INVALID_TOKEN for an unknown, expired, used or "
+                         "revoked token, or a sign-in past REFRESH_TOKEN_MAX_LIFETIME.")
     async def auth_refresh(
         self,
         info: Info,
@@ -187,8 +190,8 @@ class AuthMutation:
             return AuthPayload.refused(error)
         return AuthPayload.signed_in(result)
 
-    @strawberry.mutation(description="Sign out everywhere: revoke all of the caller's refresh tokens. Access "
-                         "tokens already issued stay valid until they expire.", extensions=authenticated())
+    @strawberry.mutation(description="Sign out everywhere: revoke all of the caller's refresh tokens; the "
+                         "access tokens issued so far stop working at once.", extensions=authenticated())
     async def auth_logout(self, info: Info) -> LogoutPayload:
         viewer = await info.context.require_viewer()
         revoked = await sessions.sign_out(info.context.db, viewer.user_id, info.context.now)

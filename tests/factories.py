@@ -6,13 +6,17 @@ Every name gets a unique suffix, so tests never depend on each other's rows.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import itertools
+import json
 import threading
+import time
 import uuid
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import jwt
 from sqlalchemy import insert, select, update
 
 from db.engine import Database
@@ -35,6 +39,29 @@ def unique(prefix: str = "t") -> str:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def access_token_claims(user_id: str, **changes: Any) -> dict[str, Any]:
+    """The claims of a valid access token for `user_id`; a change of None leaves a claim out."""
+    now = int(time.time())
+    claims = {"sub": user_id, "iat": now, "exp": now + 600, "jti": unique("jti"), "iss": "shopql",
+              "aud": "shopql-api", "gen": 0, **changes}
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def forged_access_token(user_id: str, secret: str = TEST_JWT_SECRET, algorithm: str = "HS256",
+                        **changes: Any) -> str:
+    """A hand-made access token: valid unless `secret`, `algorithm` or `changes` say otherwise."""
+    return jwt.encode(access_token_claims(user_id, **changes), secret, algorithm=algorithm)
+
+
+def unsigned_access_token(user_id: str, **changes: Any) -> str:
+    """The claims of a valid token under `alg: none`, without a signature."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(access_token_claims(user_id, **changes))}."
 
 
 class Factory:
@@ -185,6 +212,23 @@ class Factory:
         for role in ("admin", *roles):
             self.grant_permission(role, permission["name"])
         return permission
+
+    def bulk_roles_and_permissions(self, *, roles: int = 0, permissions: int = 0) -> None:
+        """Many custom roles and permissions (granted to nobody) in two statements."""
+        now = utcnow()
+
+        def rows(prefix: str, count: int, **extra: Any) -> list[dict[str, Any]]:
+            return [{"id": new_id(prefix), "name": unique(f"bulk_{prefix}_"), "description": "", "created_at": now,
+                     "updated_at": now, **extra} for _ in range(count)]
+
+        async def work() -> None:
+            async with self.db.transaction() as session:
+                if roles:
+                    await session.execute(insert(Role), rows("role", roles))
+                if permissions:
+                    await session.execute(insert(Permission), rows("perm", permissions, resource="bulk", action="x"))
+
+        self.run(work())
 
     def grant_permission(self, role_name: str, permission_name: str) -> None:
         permission_id = self.execute(select(Permission.id).where(Permission.name == permission_name))[0][0]

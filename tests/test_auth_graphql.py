@@ -6,15 +6,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import jwt
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
-from db.models import User
+from db.models import User, UserRole
 from schema.root import schema
-from tests.factories import unique
+from tests.factories import forged_access_token, unique, unsigned_access_token
 from tests.support.api import error_codes
-from tests.support.server import TEST_JWT_SECRET
 
 PASSWORD = "GraphQL-password-1"
 SESSION_FIELDS = "user { id email firstName lastName active emailVerified createdAt updatedAt } " \
@@ -101,7 +99,8 @@ def test_logout_requires_a_token_and_revokes_sessions(api):
     api.data(LOGIN, {"input": {"email": session["user"]["email"], "password": PASSWORD}})
     result = api.data(LOGOUT, token=session["accessToken"])["authLogout"]
     assert result == {"revokedSessions": 2, "errors": []}
-    assert api.data(LOGOUT, token=session["accessToken"])["authLogout"]["revokedSessions"] == 0
+    # The access token ended with the sessions: a second logout with it is not signed in.
+    assert error_codes(api.graphql(LOGOUT, token=session["accessToken"])) == ["UNAUTHENTICATED"]
     replay = api.data(REFRESH, {"token": session["refreshToken"]})["authRefresh"]
     assert [e["code"] for e in replay["errors"]] == ["INVALID_TOKEN"]
 
@@ -112,25 +111,19 @@ def test_me_requires_authentication(api):
     assert body["data"] == {"me": None}
 
 
-def _token(user_id: str, **changes: Any) -> str:
-    now = int(time.time())
-    claims = {"sub": user_id, "iat": now, "exp": now + 600, "jti": unique("j"), "iss": "shopql",
-              "aud": "shopql-api", **changes}
-    return jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
-
-
 @pytest.mark.parametrize(
     "make",
     [
-        pytest.param(lambda uid: jwt.encode({"sub": uid, "iat": int(time.time()), "exp": int(time.time()) + 60,
-                                             "jti": "j", "iss": "shopql", "aud": "shopql-api"},
-                                            "wrong-secret-wrong-secret-wrong-secret!", algorithm="HS256"),
+        pytest.param(lambda uid: forged_access_token(uid, secret="wrong-secret-wrong-secret-wrong-secret!"),
                      id="bad-signature"),
-        pytest.param(lambda uid: _token(uid, exp=int(time.time()) - 5), id="expired"),
-        pytest.param(lambda uid: _token(uid, iss="evil"), id="wrong-issuer"),
-        pytest.param(lambda uid: _token(uid, aud="evil"), id="wrong-audience"),
-        pytest.param(lambda uid: jwt.encode({"sub": uid, "exp": int(time.time()) + 60}, None, algorithm="none"),
-                     id="alg-none"),
+        pytest.param(lambda uid: forged_access_token(uid, exp=int(time.time()) - 5), id="expired"),
+        pytest.param(lambda uid: forged_access_token(uid, iss="evil"), id="wrong-issuer"),
+        pytest.param(lambda uid: forged_access_token(uid, aud="evil"), id="wrong-audience"),
+        pytest.param(lambda uid: forged_access_token(uid, sub=None), id="missing-sub"),
+        pytest.param(lambda uid: forged_access_token(uid, iat=int(time.time()) + 300), id="issued-in-the-future"),
+        pytest.param(lambda uid: forged_access_token(uid, gen=7), id="other-generation"),
+        # Every claim right, only the algorithm is `none`: refused for that alone.
+        pytest.param(unsigned_access_token, id="alg-none"),
         pytest.param(lambda uid: "not.a.jwt", id="garbage"),
     ],
 )
@@ -143,7 +136,53 @@ def test_bad_tokens_are_unauthenticated(api, factory, make):
 def test_a_valid_hand_made_token_is_accepted(api, factory):
     # Control for the cases above.
     user = factory.user()
-    assert api.data(ME, token=_token(user["id"]))["me"]["user"]["id"] == user["id"]
+    assert api.data(ME, token=forged_access_token(user["id"]))["me"]["user"]["id"] == user["id"]
+
+
+def test_access_tokens_stop_working_at_logout(api):
+    session = register(api)
+    assert api.data(ME, token=session["accessToken"])["me"]["user"]["id"] == session["user"]["id"]
+    api.data(LOGOUT, token=session["accessToken"])
+    assert error_codes(api.graphql(ME, token=session["accessToken"])) == ["UNAUTHENTICATED"]
+
+
+def test_a_removed_role_takes_effect_at_once(api, factory):
+    user = factory.user(roles=("user", "manager"))
+    assert api.data(ME, token=user["token"])["me"]["roles"] == ["manager", "user"]
+    factory.execute(delete(UserRole).where(UserRole.user_id == user["id"],
+                                           UserRole.role_id == factory.role_id("manager")))
+    assert api.data(ME, token=user["token"])["me"]["roles"] == ["user"]
+
+
+SECRET_PASSWORD = "MySecretPass99"
+SECRET_TOKEN = "tok-" + "S3cr3t" * 8
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (LOGIN, {"input": {"password": SECRET_PASSWORD}}),
+        (LOGIN, {"input": {"email": 5, "password": SECRET_PASSWORD}}),
+        (LOGIN, {"input": {"email": "x@example.com", "password": [SECRET_PASSWORD]}}),
+        (LOGIN, {"input": {"email": "x@example.com", "password": SECRET_PASSWORD, "extra": SECRET_TOKEN}}),
+        (REGISTER, {"input": {"password": SECRET_PASSWORD}}),
+        (REGISTER, {"input": {"email": "x@example.com", "password": {"p": SECRET_PASSWORD}}}),
+        (REFRESH, {"token": [SECRET_TOKEN]}),
+        (REFRESH, {"token": {"t": SECRET_TOKEN}}),
+        (REFRESH, {"token": SECRET_TOKEN}),
+    ],
+)
+def test_errors_never_echo_a_password_or_refresh_token(api, query, variables):
+    response = api.graphql_response(query, variables)
+    assert SECRET_PASSWORD not in response.text
+    assert "S3cr3t" not in response.text
+
+
+def test_names_with_invisible_characters_are_invalid(api):
+    payload = api.data(REGISTER, {"input": {"email": new_email(), "password": PASSWORD,
+                                            "firstName": "evil\u202eexe.txt"}})["authRegister"]
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID", ["input", "firstName"])]
+    assert "invisible" in payload["errors"][0]["message"]
 
 
 def test_deactivated_user_is_refused_at_once(api, factory):

@@ -1,7 +1,9 @@
-"""The REST auth routes of ROUTES.md: register, login, refresh, profile, logout.
+"""The REST auth routes of ROUTES.md: register, login, refresh, profile, logout, and the
+`shopql create-admin` command.
 
-Shapes and statuses as documented; every failure uses the error envelope. Throttling runs on
-servers of its own with small limits (two worker processes share the counts in the database).
+Shapes and statuses as documented; every failure uses the error envelope. Throttling and
+token lifetimes run on servers of their own with small limits (two worker processes share the
+counts in the database; one server trusts X-Forwarded-For as if behind a proxy).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +19,15 @@ import httpx
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
-from db.models import LoginFailure, RefreshToken, User
+from db.models import LoginThrottle, RefreshToken, User, UserRole
 from resolvers.auth.sessions import hash_refresh_token
 from resolvers.passwords import needs_rehash
-from tests.factories import Factory, unique
+from tests.factories import Factory, forged_access_token, unique, unsigned_access_token
 from tests.support.api import Api
-from tests.support.server import TEST_JWT_SECRET, ServerProcess
+from tests.support.server import TEST_JWT_SECRET, ServerProcess, run_cli
 
 REGISTER, LOGIN, REFRESH = "/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh"
 PROFILE, LOGOUT = "/api/v1/auth/profile", "/api/v1/auth/logout"
@@ -108,23 +111,25 @@ def test_register_names_are_optional(api):
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"password": PASSWORD}, "email"),
-        ({"email": "x@example.com"}, "password"),
-        ({"email": "not-an-email", "password": PASSWORD}, "Email"),
-        ({"email": "a@b", "password": PASSWORD}, "Email"),
-        ({"email": "two@@example.com", "password": PASSWORD}, "Email"),
-        ({"email": "   ", "password": PASSWORD}, "Email"),
-        ({"email": "x" * 250 + "@example.com", "password": PASSWORD}, "Email"),
-        ({"email": "nul\u0000@example.com", "password": PASSWORD}, ""),
-        ({"email": "x@example.com", "password": "short"}, "at least 8"),
-        ({"email": "x@example.com", "password": "p" * 129}, "at most 128"),
-        ({"email": "x@example.com", "password": " " * 12}, "whitespace"),
-        ({"email": "x@example.com", "password": PASSWORD, "first_name": "n" * 101}, "First name"),
-        ({"email": "x@example.com", "password": PASSWORD, "last_name": "bad\u0000name"}, ""),
-        ({"email": 42, "password": PASSWORD}, ""),
-        ({"email": "x@example.com", "password": ["list"]}, ""),
-        ({"email": "x@example.com", "password": PASSWORD, "first_name": None}, ""),
-        ({"email": {"$ne": ""}, "password": PASSWORD}, ""),
+        ({"password": PASSWORD}, "Missing required field 'email'"),
+        ({"email": "x@example.com"}, "Missing required field 'password'"),
+        ({"email": "not-an-email", "password": PASSWORD}, "Email is not a valid address"),
+        ({"email": "a@b", "password": PASSWORD}, "Email is not a valid address"),
+        ({"email": "two@@example.com", "password": PASSWORD}, "Email is not a valid address"),
+        ({"email": "   ", "password": PASSWORD}, "Email is required"),
+        ({"email": "x" * 250 + "@example.com", "password": PASSWORD}, "Email must be at most 254 characters"),
+        ({"email": "nul\u0000@example.com", "password": PASSWORD}, "NUL"),
+        ({"email": "x@example.com", "password": "short"}, "Password must be at least 8 characters"),
+        ({"email": "x@example.com", "password": "p" * 129}, "Password must be at most 128 characters"),
+        ({"email": "x@example.com", "password": " " * 12}, "Password must not be only whitespace"),
+        ({"email": "x@example.com", "password": PASSWORD, "first_name": "n" * 101},
+         "First name must be at most 100 characters"),
+        ({"email": "x@example.com", "password": PASSWORD, "last_name": "bad\u0000name"}, "NUL"),
+        # Wrong JSON types: the message names the field (as the client spelt it).
+        ({"email": 42, "password": PASSWORD}, "Invalid value for 'email'"),
+        ({"email": "x@example.com", "password": ["list"]}, "Invalid value for 'password'"),
+        ({"email": "x@example.com", "password": PASSWORD, "first_name": None}, "Invalid value for 'first_name'"),
+        ({"email": {"$ne": ""}, "password": PASSWORD}, "Invalid value for 'email'"),
     ],
 )
 def test_invalid_registration_is_400_and_creates_nothing(api, factory, body, fragment):
@@ -132,6 +137,35 @@ def test_invalid_registration_is_400_and_creates_nothing(api, factory, body, fra
     assert_error(response, 400, "bad_request", fragment)
     if isinstance(body.get("email"), str) and body["email"].strip() and "\u0000" not in body["email"]:
         assert factory.execute(select(User.id).where(User.email == body["email"].strip().lower())) == []
+
+
+INVISIBLE = "control or invisible formatting characters"
+
+
+@pytest.mark.parametrize(
+    ("field", "name"),
+    [
+        ("first_name", "Ann\u202eevil"),  # right-to-left override: displays reversed
+        ("last_name", "\u2066Isolate\u2069"),  # bidi isolates
+        ("first_name", "Zero\u200bwidth"),  # zero-width space
+        ("last_name", "soft\u00adhyphen"),
+        ("first_name", "line\u2028separator"),
+        ("last_name", "tab\there"),
+        ("first_name", "\u200cleading joiner"),  # a joiner not between two letters
+        ("last_name", "tag\U000e0041"),
+    ],
+)
+def test_names_with_control_or_invisible_characters_are_refused(api, field, name):
+    label = "First name" if field == "first_name" else "Last name"
+    response = api.post(REGISTER, json={"email": new_email(), "password": PASSWORD, field: name})
+    assert_error(response, 400, "bad_request", f"{label} must not contain {INVISIBLE}")
+
+
+def test_names_keep_joiners_that_are_part_of_their_spelling(api):
+    # Persian and Indic names use ZWNJ / ZWJ between letters.
+    names = {"first_name": "\u0645\u0647\u0631\u200c\u0646\u0627\u0632", "last_name": "\u0915\u094d\u200d\u0937"}
+    user = register(api, **names)["user"]
+    assert (user["first_name"], user["last_name"]) == (names["first_name"], names["last_name"])
 
 
 @pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b"\"text\"", b""])
@@ -151,19 +185,30 @@ def test_two_concurrent_registrations_of_one_email_give_one_201_and_one_409(api,
         barrier = threading.Barrier(2)
         statuses: list[int] = []
 
-        def attempt() -> None:
+        def attempt(spelling: str) -> None:
             with httpx.Client(base_url=backend.server.base_url, timeout=30) as client:
                 barrier.wait()
-                response = client.post(REGISTER, json={"email": email, "password": PASSWORD})
+                response = client.post(REGISTER, json={"email": spelling, "password": PASSWORD})
                 statuses.append(response.status_code)
 
-        threads = [threading.Thread(target=attempt) for _ in range(2)]
+        # Two spellings of one address: the database, not a check before the insert, decides.
+        threads = [threading.Thread(target=attempt, args=(spelling,)) for spelling in (email, email.upper())]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [201, 409]
         assert len(backend.factory.execute(select(User.id).where(User.email == email))) == 1
+
+
+def test_the_database_refuses_a_second_spelling_of_an_email(factory):
+    # Case-insensitive uniqueness holds even for writes that bypass the API's normalisation.
+    email = new_email()
+    factory.user(email=email)
+    with pytest.raises(IntegrityError):
+        factory.user(email=email.upper())
+    with pytest.raises(IntegrityError):
+        factory.user(email=email.capitalize())
 
 
 # --- login -----------------------------------------------------------------------------------------
@@ -225,6 +270,49 @@ def test_hostile_login_strings_are_refused_not_500(api):
     assert_error(api.post(LOGIN, json={"email": "nul\u0000@example.com", "password": "x"}), 400, "bad_request")
 
 
+def test_an_over_long_password_is_the_generic_401(api, factory):
+    # Nobody can have one (sign-up allows 128 characters), so it is refused before hashing.
+    user = factory.user(password="p" * 128)
+    assert api.post(LOGIN, json={"email": user["email"], "password": "p" * 128}).status_code == 200
+    for password in ("p" * 129, "p" * 900_000):
+        response = api.post(LOGIN, json={"email": user["email"], "password": password})
+        assert response.json() == {"error": {"code": "unauthorized", "message": "Invalid credentials"}}
+        assert response.status_code == 401
+
+
+SECRET_PASSWORD = "MySecretPass99"
+SECRET_TOKEN = "tok-" + "S3cr3t" * 8
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (LOGIN, {"password": SECRET_PASSWORD}),
+        (LOGIN, {"email": 1, "password": SECRET_PASSWORD}),
+        (LOGIN, {"email": None, "password": SECRET_PASSWORD}),
+        (LOGIN, {"email": "x@example.com", "password": [SECRET_PASSWORD]}),
+        (LOGIN, {"email": "x@example.com", "password": {"value": SECRET_PASSWORD}}),
+        (LOGIN, {"email": ["x@example.com"], "password": SECRET_PASSWORD, "extra": SECRET_TOKEN}),
+        (LOGIN, {"email": "wrong@example.com", "password": SECRET_PASSWORD}),
+        (REGISTER, {"password": SECRET_PASSWORD}),
+        (REGISTER, {"email": "not an email", "password": SECRET_PASSWORD}),
+        (REGISTER, {"email": 7, "password": SECRET_PASSWORD, "first_name": "A"}),
+        (REGISTER, {"email": "x@example.com", "password": [SECRET_PASSWORD]}),
+        (REGISTER, {"email": "x@example.com", "password": SECRET_PASSWORD, "first_name": ["x"]}),
+        (REGISTER, {"email": "x@example.com", "password": SECRET_PASSWORD * 10}),
+        (REFRESH, {"refresh_token": [SECRET_TOKEN]}),
+        (REFRESH, {"refresh_token": {"token": SECRET_TOKEN}}),
+        (REFRESH, {"refresh_token": SECRET_TOKEN}),
+        (REFRESH, {"token": SECRET_TOKEN}),
+    ],
+)
+def test_auth_errors_never_echo_a_password_or_refresh_token(api, path, body):
+    response = api.post(path, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert SECRET_PASSWORD not in response.text
+    assert "S3cr3t" not in response.text
+
+
 def test_login_rehashes_a_password_hashed_with_old_parameters(api, factory):
     weak_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("upgrade-me-please")
     user = factory.user(password="upgrade-me-please", password_hash=weak_hash)
@@ -261,8 +349,13 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(api):
     assert_error(api.post(REFRESH, json={"refresh_token": first}), 401, "unauthorized", "already used")
     # The thief's replay killed the legitimate holder's latest token too...
     assert_error(api.post(REFRESH, json={"refresh_token": third}), 401, "unauthorized")
-    # ...but not the user's other sign-ins.
-    assert api.post(REFRESH, json={"refresh_token": other_session["refresh_token"]}).status_code == 200
+    # ...and every access token issued so far (the thief may hold one of this sign-in)...
+    assert_error(api.get(PROFILE, token=session["access_token"]), 401, "unauthorized")
+    assert_error(api.get(PROFILE, token=other_session["access_token"]), 401, "unauthorized")
+    # ...but the user's other sign-ins live on: their refresh token brings a working access token.
+    renewed = api.post(REFRESH, json={"refresh_token": other_session["refresh_token"]})
+    assert renewed.status_code == 200
+    assert api.get(PROFILE, token=renewed.json()["data"]["access_token"]).status_code == 200
 
 
 def test_concurrent_refreshes_with_one_token_cannot_both_win(api, backend):
@@ -340,6 +433,20 @@ def test_logout_revokes_every_refresh_token_of_the_user(api):
     assert api.post(LOGIN, json={"email": session["user"]["email"], "password": PASSWORD}).status_code == 200
 
 
+def test_logout_ends_the_access_tokens_already_issued(api):
+    session = register(api)
+    other = api.post(LOGIN, json={"email": session["user"]["email"], "password": PASSWORD}).json()["data"]
+    assert api.post(LOGOUT, token=session["access_token"]).status_code == 204
+    for token in (session["access_token"], other["access_token"]):
+        response = api.get(PROFILE, token=token)
+        assert_error(response, 401, "unauthorized", "Invalid or expired access token")
+        assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert_error(api.post(LOGOUT, token=session["access_token"]), 401, "unauthorized")
+    # A sign-in right after (within the same second) gets a token that works.
+    again = api.post(LOGIN, json={"email": session["user"]["email"], "password": PASSWORD}).json()["data"]
+    assert api.get(PROFILE, token=again["access_token"]).status_code == 200
+
+
 def test_logout_requires_authentication(api):
     assert_error(api.post(LOGOUT), 401, "unauthorized")
     assert_error(api.post(LOGOUT, token="garbage"), 401, "unauthorized")
@@ -352,45 +459,37 @@ def test_profile_requires_authentication(api):
     assert_error(api.get(PROFILE), 401, "unauthorized", "Authentication required")
 
 
-def _forged(user_id: str, secret: str = TEST_JWT_SECRET, algorithm: str = "HS256", **changes: Any) -> str:
-    now = int(time.time())
-    claims = {"sub": user_id, "iat": now, "exp": now + 600, "jti": unique("jti"), "iss": "shopql",
-              "aud": "shopql-api", **changes}
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm=algorithm)
-
-
-def _unsigned(user_id: str) -> str:
-    import base64
-    import json
-
-    def part(value: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    now = int(time.time())
-    claims = {"sub": user_id, "iat": now, "exp": now + 600, "jti": "j", "iss": "shopql", "aud": "shopql-api"}
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
-
-
 def test_a_correctly_forged_token_is_accepted(api, factory):
     # Control for the tampering cases below: the forging helper itself makes valid tokens.
     user = factory.user()
-    assert api.get(PROFILE, token=_forged(user["id"])).status_code == 200
+    assert api.get(PROFILE, token=forged_access_token(user["id"])).status_code == 200
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        pytest.param(lambda uid: _forged(uid, secret="another-secret-of-sufficient-length-123456"), id="bad-signature"),
-        pytest.param(lambda uid: _forged(uid, exp=int(time.time()) - 10, iat=int(time.time()) - 1000), id="expired"),
-        pytest.param(lambda uid: _forged(uid, iss="someone-else"), id="wrong-issuer"),
-        pytest.param(lambda uid: _forged(uid, aud="another-api"), id="wrong-audience"),
-        pytest.param(lambda uid: _forged(uid, jti=None), id="missing-jti"),
-        pytest.param(lambda uid: _forged(uid, exp=None), id="missing-exp"),
-        pytest.param(lambda uid: _forged(uid, algorithm="HS512"), id="other-algorithm",
+        pytest.param(lambda uid: forged_access_token(uid, secret="another-secret-of-sufficient-length-123456"),
+                     id="bad-signature"),
+        pytest.param(lambda uid: forged_access_token(uid, exp=int(time.time()) - 10, iat=int(time.time()) - 1000),
+                     id="expired"),
+        pytest.param(lambda uid: forged_access_token(uid, iss="someone-else"), id="wrong-issuer"),
+        pytest.param(lambda uid: forged_access_token(uid, aud="another-api"), id="wrong-audience"),
+        pytest.param(lambda uid: forged_access_token(uid, sub=None), id="missing-sub"),
+        pytest.param(lambda uid: forged_access_token(uid, iat=None), id="missing-iat"),
+        pytest.param(lambda uid: forged_access_token(uid, iss=None), id="missing-iss"),
+        pytest.param(lambda uid: forged_access_token(uid, aud=None), id="missing-aud"),
+        pytest.param(lambda uid: forged_access_token(uid, jti=None), id="missing-jti"),
+        pytest.param(lambda uid: forged_access_token(uid, exp=None), id="missing-exp"),
+        pytest.param(lambda uid: forged_access_token(uid, gen=None), id="missing-generation"),
+        pytest.param(lambda uid: forged_access_token(uid, gen=1), id="other-generation"),
+        pytest.param(lambda uid: forged_access_token(uid, gen=False), id="generation-not-a-number"),
+        pytest.param(lambda uid: forged_access_token(uid, iat=int(time.time()) + 300), id="issued-in-the-future"),
+        pytest.param(lambda uid: forged_access_token(uid, sub=""), id="empty-sub"),
+        pytest.param(lambda uid: forged_access_token(uid, algorithm="HS512"), id="other-algorithm",
                      marks=pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")),
-        pytest.param(_unsigned, id="alg-none"),
-        pytest.param(lambda uid: _forged(uid)[:-4] + "AAAA", id="tampered-signature"),
-        pytest.param(lambda uid: _forged("usr_01NOSUCHUSER000000000000000"), id="unknown-user"),
+        pytest.param(unsigned_access_token, id="alg-none"),
+        pytest.param(lambda uid: forged_access_token(uid)[:-4] + "AAAA", id="tampered-signature"),
+        pytest.param(lambda uid: forged_access_token("usr_01NOSUCHUSER000000000000000"), id="unknown-user"),
         pytest.param(lambda uid: "garbage", id="garbage"),
         pytest.param(lambda uid: "a.b.c", id="three-garbage-parts"),
     ],
@@ -398,7 +497,30 @@ def test_a_correctly_forged_token_is_accepted(api, factory):
 def test_invalid_access_tokens_are_401(api, factory, make):
     user = factory.user()
     response = api.get(PROFILE, token=make(user["id"]))
-    assert_error(response, 401, "unauthorized")
+    assert_error(response, 401, "unauthorized", "Invalid or expired access token")
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_deleted_account_s_token_is_401_not_404(api, factory):
+    # The profile's documented 404 cannot happen: a token outliving its account is invalid.
+    user = factory.user()
+    factory.execute(delete(User).where(User.id == user["id"]))
+    assert_error(api.get(PROFILE, token=user["token"]), 401, "unauthorized", "Invalid or expired access token")
+
+
+@pytest.mark.parametrize(
+    ("request_", "path"),
+    [
+        (lambda api: api.get(PROFILE), PROFILE),
+        (lambda api: api.post(LOGOUT), LOGOUT),
+        (lambda api: api.post(LOGIN, json={"email": new_email(), "password": "wrong-password"}), LOGIN),
+        (lambda api: api.post(REFRESH, json={"refresh_token": "x" * 43}), REFRESH),
+    ],
+)
+def test_every_401_carries_a_bearer_challenge(api, request_: Callable[[Api], httpx.Response], path):
+    response = request_(api)
+    assert response.status_code == 401, (path, response.text)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_authorization_header_must_use_the_bearer_scheme(api, factory):
@@ -421,6 +543,61 @@ def test_roles_are_read_from_the_database_not_the_token(api, factory):
     assert sorted(response.json()["data"]["roles"]) == ["manager", "user"]
 
 
+def test_a_removed_role_takes_effect_at_once(api, factory):
+    user = factory.user(roles=("user", "admin"))
+    assert api.get("/api/v1/admin/roles", token=user["token"]).status_code == 200
+    factory.execute(delete(UserRole).where(UserRole.user_id == user["id"], UserRole.role_id == factory.role_id("admin")))
+    # The same, still unexpired token: the admin role is gone with the next request.
+    assert api.get(PROFILE, token=user["token"]).json()["data"]["roles"] == ["user"]
+    assert_error(api.get("/api/v1/admin/roles", token=user["token"]), 403, "forbidden")
+
+
+# --- token lifetimes (a server with short ones) ------------------------------------------------------
+
+
+ACCESS_TTL, FAMILY_LIFETIME = 2, 4
+
+
+@pytest.fixture
+def short_lived(fresh_database_url: str) -> Iterator[Api]:
+    # Refresh tokens would live a minute each; the sign-in as a whole lives FAMILY_LIFETIME.
+    with ServerProcess(fresh_database_url, ACCESS_TOKEN_TTL=str(ACCESS_TTL), REFRESH_TOKEN_TTL="60",
+                       REFRESH_TOKEN_MAX_LIFETIME=str(FAMILY_LIFETIME)) as server:
+        client = Api(server.base_url)
+        yield client
+        client.close()
+
+
+def test_access_token_ttl_is_configurable_and_enforced(short_lived):
+    api = short_lived
+    session = register(api)
+    claims = jwt.decode(session["access_token"], TEST_JWT_SECRET, algorithms=["HS256"], audience="shopql-api")
+    assert claims["exp"] - claims["iat"] == ACCESS_TTL
+    assert parse_time(session["expires_at"]) == dt.datetime.fromtimestamp(claims["exp"], dt.UTC)
+    assert api.get(PROFILE, token=session["access_token"]).status_code == 200
+    time.sleep(ACCESS_TTL + 1.1)
+    assert_error(api.get(PROFILE, token=session["access_token"]), 401, "unauthorized")
+
+
+def test_rotation_cannot_keep_a_sign_in_alive_past_its_maximum_lifetime(short_lived):
+    api = short_lived
+    started = time.monotonic()
+    session = register(api)
+    token = session["refresh_token"]
+    # Each refresh token is fresh and would live 60 s, but the family ends FAMILY_LIFETIME
+    # after the sign-in however often it rotates.
+    while time.monotonic() - started < FAMILY_LIFETIME - 1.5:
+        response = api.post(REFRESH, json={"refresh_token": token})
+        assert response.status_code == 200, response.text
+        token = response.json()["data"]["refresh_token"]
+        time.sleep(0.5)
+    time.sleep(max(0.0, FAMILY_LIFETIME + 1.5 - (time.monotonic() - started)))
+    assert_error(api.post(REFRESH, json={"refresh_token": token}), 401, "unauthorized", "Invalid refresh token")
+    # Signing in again starts a new family.
+    login = api.post(LOGIN, json={"email": session["user"]["email"], "password": PASSWORD})
+    assert api.post(REFRESH, json={"refresh_token": login.json()["data"]["refresh_token"]}).status_code == 200
+
+
 # --- throttling (servers of their own, small limits) ---------------------------------------------------
 
 
@@ -428,13 +605,15 @@ def test_roles_are_read_from_the_database_not_the_token(api, factory):
 class ThrottledSite:
     api: Api
     factory: Factory
+    base_url: str
 
 
 @pytest.fixture
 def account_throttled(fresh_database_url: str) -> Iterator[ThrottledSite]:
-    with ServerProcess(fresh_database_url, workers=2, LOGIN_MAX_FAILURES="3", LOGIN_FAILURE_WINDOW="30",
-                       LOGIN_MAX_FAILURES_PER_ADDRESS="1000") as server:
-        site = ThrottledSite(Api(server.base_url), Factory(fresh_database_url))
+    # Two workers: the counts live in the database, not in a process.
+    with ServerProcess(fresh_database_url, workers=2, LOGIN_MAX_FAILURES="5", LOGIN_FAILURE_WINDOW="30",
+                       LOGIN_MAX_FAILURES_PER_ACCOUNT="1000", LOGIN_MAX_FAILURES_PER_ADDRESS="1000") as server:
+        site = ThrottledSite(Api(server.base_url), Factory(fresh_database_url), server.base_url)
         yield site
         site.api.close()
         site.factory.close()
@@ -443,10 +622,33 @@ def account_throttled(fresh_database_url: str) -> Iterator[ThrottledSite]:
 @pytest.fixture
 def address_throttled(fresh_database_url: str) -> Iterator[Api]:
     with ServerProcess(fresh_database_url, LOGIN_MAX_FAILURES="100", LOGIN_FAILURE_WINDOW="600",
-                       LOGIN_MAX_FAILURES_PER_ADDRESS="4") as server:
+                       LOGIN_MAX_FAILURES_PER_ACCOUNT="100", LOGIN_MAX_FAILURES_PER_ADDRESS="4") as server:
         client = Api(server.base_url)
         yield client
         client.close()
+
+
+@pytest.fixture(scope="module")
+def behind_a_proxy(databases: Any) -> Iterator[Api]:
+    """A server started as behind a reverse proxy on loopback: it trusts X-Forwarded-For.
+
+    Shared by its tests, each of which uses client addresses of its own."""
+    with ServerProcess(databases.new(), serve_args=("--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"),
+                       LOGIN_MAX_FAILURES="3", LOGIN_MAX_FAILURES_PER_ACCOUNT="5",
+                       LOGIN_MAX_FAILURES_PER_ADDRESS="4", LOGIN_FAILURE_WINDOW="600") as server:
+        client = Api(server.base_url)
+        yield client
+        client.close()
+
+
+def wrong_login(api: Api, email: str, address: str | None = None) -> httpx.Response:
+    headers = {"X-Forwarded-For": address} if address else None
+    return api.post(LOGIN, json={"email": email, "password": "wrong-password"}, headers=headers)
+
+
+def right_login(api: Api, email: str, address: str | None = None) -> httpx.Response:
+    headers = {"X-Forwarded-For": address} if address else None
+    return api.post(LOGIN, json={"email": email, "password": PASSWORD}, headers=headers)
 
 
 def test_too_many_failures_for_one_account_is_429_with_retry_after(account_throttled):
@@ -454,11 +656,11 @@ def test_too_many_failures_for_one_account_is_429_with_retry_after(account_throt
     email, bystander = new_email(), new_email()
     register(api, email)
     register(api, bystander)
-    for _ in range(3):
-        assert_error(api.post(LOGIN, json={"email": email, "password": "wrong-password"}), 401, "unauthorized")
+    for _ in range(5):
+        assert_error(wrong_login(api, email), 401, "unauthorized")
     # Refused before the password is checked: the right one is refused too.
-    refused = api.post(LOGIN, json={"email": email, "password": PASSWORD})
-    assert_error(refused, 429, "too_many_requests")
+    refused = right_login(api, email)
+    assert_error(refused, 429, "too_many_requests", "Too many failed login attempts")
     retry_after = int(refused.headers["Retry-After"])
     assert 1 <= retry_after <= 30
     # GraphQL sees the same limit, with the same header.
@@ -469,34 +671,65 @@ def test_too_many_failures_for_one_account_is_429_with_retry_after(account_throt
     assert graphql.json()["data"]["authLogin"] == {"accessToken": None, "errors": [{"code": "TOO_MANY_REQUESTS"}]}
     assert 1 <= int(graphql.headers["Retry-After"]) <= 30
     # Other accounts are unaffected.
-    assert api.post(LOGIN, json={"email": bystander, "password": PASSWORD}).status_code == 200
-    # Once the failures leave the window, the account signs in again.
+    assert right_login(api, bystander).status_code == 200
+    # Once the window has passed, the account signs in again.
     account_throttled.factory.execute(
-        update(LoginFailure)
-        .where(LoginFailure.email == email)
-        .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31))
+        update(LoginThrottle).values(window_started_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31))
     )
-    assert api.post(LOGIN, json={"email": email, "password": PASSWORD}).status_code == 200
+    assert right_login(api, email).status_code == 200
+
+
+def test_parallel_wrong_logins_cannot_exceed_the_limit(account_throttled):
+    email = new_email()
+    register(account_throttled.api, email)
+    barrier = threading.Barrier(40)
+    responses: list[httpx.Response] = []
+
+    def attempt() -> None:
+        with httpx.Client(base_url=account_throttled.base_url, timeout=60) as client:
+            barrier.wait()
+            responses.append(client.post(LOGIN, json={"email": email, "password": "wrong-password"}))
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(response.status_code for response in responses)
+    # Exactly LOGIN_MAX_FAILURES passwords were checked, across both worker processes.
+    assert statuses == [401] * 5 + [429] * 35
+    assert all(1 <= int(r.headers["Retry-After"]) <= 30 for r in responses if r.status_code == 429)
+    assert right_login(account_throttled.api, email).status_code == 429
 
 
 def test_successful_login_clears_the_account_failures(account_throttled):
     api = account_throttled.api
     email = new_email()
     register(api, email)
-    for _ in range(2):
-        assert api.post(LOGIN, json={"email": email, "password": "wrong-password"}).status_code == 401
-    assert api.post(LOGIN, json={"email": email, "password": PASSWORD}).status_code == 200
-    for _ in range(2):
-        assert api.post(LOGIN, json={"email": email, "password": "wrong-password"}).status_code == 401
-    assert api.post(LOGIN, json={"email": email, "password": PASSWORD}).status_code == 200
+    for _ in range(4):
+        assert wrong_login(api, email).status_code == 401
+    assert right_login(api, email).status_code == 200
+    for _ in range(4):
+        assert wrong_login(api, email).status_code == 401
+    assert right_login(api, email).status_code == 200
 
 
 def test_unknown_emails_are_throttled_like_known_ones(account_throttled):
     api = account_throttled.api
     email = new_email()
-    for _ in range(3):
-        assert api.post(LOGIN, json={"email": email, "password": "whatever-1"}).status_code == 401
-    assert api.post(LOGIN, json={"email": email, "password": "whatever-1"}).status_code == 429
+    for _ in range(5):
+        assert wrong_login(api, email).status_code == 401
+    assert wrong_login(api, email).status_code == 429
+
+
+def test_over_long_passwords_are_refused_without_counting(account_throttled):
+    api = account_throttled.api
+    email = new_email()
+    register(api, email)
+    for _ in range(10):
+        response = api.post(LOGIN, json={"email": email, "password": "p" * 5000})
+        assert_error(response, 401, "unauthorized", "Invalid credentials")
+    assert right_login(api, email).status_code == 200
 
 
 def test_too_many_failures_from_one_address_is_429_for_every_account(address_throttled):
@@ -504,10 +737,141 @@ def test_too_many_failures_from_one_address_is_429_for_every_account(address_thr
     email = new_email()
     register(api, email)
     for _ in range(4):  # spraying four different accounts
-        assert api.post(LOGIN, json={"email": new_email(), "password": "guess-123"}).status_code == 401
-    refused = api.post(LOGIN, json={"email": email, "password": PASSWORD})
+        assert wrong_login(api, new_email()).status_code == 401
+    refused = right_login(api, email)
     assert_error(refused, 429, "too_many_requests")
     assert 590 <= int(refused.headers["Retry-After"]) <= 600
+
+
+def test_successful_logins_do_not_use_up_the_address_allowance(address_throttled):
+    # Many people behind one address (an office, a NAT) sign in all day.
+    api = address_throttled
+    emails = [new_email() for _ in range(6)]
+    for email in emails:
+        register(api, email)
+    for _ in range(3):
+        assert wrong_login(api, new_email()).status_code == 401
+    for email in emails:
+        assert right_login(api, email).status_code == 200
+    assert wrong_login(api, new_email()).status_code == 401
+    assert wrong_login(api, new_email()).status_code == 429
+
+
+def test_without_proxy_flags_x_forwarded_for_is_not_trusted(address_throttled):
+    # Otherwise any client could pick a new address per request.
+    api = address_throttled
+    for number in range(4):
+        assert wrong_login(api, new_email(), f"192.0.2.{number + 1}").status_code == 401
+    assert wrong_login(api, new_email(), "192.0.2.200").status_code == 429
+
+
+def test_behind_a_proxy_the_forwarded_address_is_throttled(behind_a_proxy):
+    api = behind_a_proxy
+    for _ in range(4):
+        assert wrong_login(api, new_email(), "203.0.113.7").status_code == 401
+    assert wrong_login(api, new_email(), "203.0.113.7").status_code == 429
+    # Another client behind the same proxy (same socket peer) is not affected.
+    assert wrong_login(api, new_email(), "198.51.100.9").status_code == 401
+
+
+def test_a_stranger_cannot_lock_the_owner_out_from_elsewhere(behind_a_proxy):
+    api = behind_a_proxy
+    email = new_email()
+    register(api, email)
+    for _ in range(3):
+        assert wrong_login(api, email, "203.0.113.20").status_code == 401
+    assert right_login(api, email, "203.0.113.20").status_code == 429
+    assert right_login(api, email, "198.51.100.20").status_code == 200
+
+
+def test_guessing_one_account_from_many_addresses_is_limited(behind_a_proxy):
+    api = behind_a_proxy
+    email = new_email()
+    register(api, email)
+    for number in range(5):  # LOGIN_MAX_FAILURES_PER_ACCOUNT, one guess per address
+        assert wrong_login(api, email, f"203.0.113.{100 + number}").status_code == 401
+    refused = right_login(api, email, "198.51.100.50")
+    assert_error(refused, 429, "too_many_requests")
+    assert 590 <= int(refused.headers["Retry-After"]) <= 600
+
+
+def test_ipv6_addresses_are_counted_per_64_network(behind_a_proxy):
+    api = behind_a_proxy
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::abcd", "2001:db8:1:2:ffff:ffff:ffff:fff0"):
+        assert wrong_login(api, new_email(), address).status_code == 401
+    # Rotating inside the /64 does not help...
+    assert wrong_login(api, new_email(), "2001:db8:1:2::9999").status_code == 429
+    # ...a neighbouring /64 is another subscriber.
+    assert wrong_login(api, new_email(), "2001:db8:1:3::1").status_code == 401
+
+
+# --- shopql create-admin ---------------------------------------------------------------------------------
+
+
+def create_admin(backend: Any, email: str, password: str, *extra: str) -> Any:
+    return run_cli(backend.database_url, "create-admin", "--email", email, "--password", password, *extra)
+
+
+def roles_of(api: Api, email: str, password: str) -> list[str]:
+    response = api.post(LOGIN, json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return sorted(api.get(PROFILE, token=response.json()["data"]["access_token"]).json()["data"]["roles"])
+
+
+def test_create_admin_creates_a_verified_admin_account(api, backend):
+    email = new_email()
+    result = create_admin(backend, email.upper(), "admin-password-1")
+    assert result.returncode == 0, result.stderr
+    assert "created admin usr_" in result.stderr and email in result.stderr
+    assert roles_of(api, email, "admin-password-1") == ["admin", "user"]
+    [(verified,)] = backend.factory.execute(select(User.email_verified).where(User.email == email))
+    assert verified is True
+    again = create_admin(backend, email, "admin-password-1")
+    assert again.returncode == 0 and "updated admin" in again.stderr
+
+
+def test_create_admin_refuses_an_existing_unverified_account_without_reset_password(api, backend):
+    # Whoever registered the address could otherwise keep their password to an admin account.
+    email = new_email()
+    squatter = register(api, email, password="squatters-password")
+    result = create_admin(backend, email, "admin-password-1")
+    assert result.returncode != 0
+    assert "never verified" in result.stderr and "--reset-password" in result.stderr
+    assert roles_of(api, email, "squatters-password") == ["user"]
+    assert api.get(PROFILE, token=squatter["access_token"]).status_code == 200
+
+
+def test_create_admin_with_reset_password_takes_an_unverified_account_over(api, backend):
+    email = new_email()
+    squatter = register(api, email, password="squatters-password")
+    result = create_admin(backend, email, "admin-password-1", "--reset-password")
+    assert result.returncode == 0, result.stderr
+    assert roles_of(api, email, "admin-password-1") == ["admin", "user"]
+    assert_error(api.post(LOGIN, json={"email": email, "password": "squatters-password"}), 401, "unauthorized")
+    # Every earlier session ended, access tokens included.
+    assert_error(api.get(PROFILE, token=squatter["access_token"]), 401, "unauthorized")
+    assert_error(api.post(REFRESH, json={"refresh_token": squatter["refresh_token"]}), 401, "unauthorized")
+
+
+def test_create_admin_grants_a_verified_account_and_keeps_its_password(api, backend, factory):
+    user = factory.user(password="owners-own-password", email_verified=True)
+    result = create_admin(backend, user["email"], "some-other-password")
+    assert result.returncode == 0, result.stderr
+    assert roles_of(api, user["email"], "owners-own-password") == ["admin", "user"]
+    assert_error(api.post(LOGIN, json={"email": user["email"], "password": "some-other-password"}), 401,
+                 "unauthorized")
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [("not-an-email", "admin-password-1", "Email is not a valid address"),
+     ("ok@example.com", "short", "Password must be at least 8 characters"),
+     ("ok@example.com", "p" * 129, "Password must be at most 128 characters")],
+)
+def test_create_admin_applies_the_sign_up_rules(backend, email, password, message):
+    result = create_admin(backend, email, password)
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 # --- statements per request ------------------------------------------------------------------------------
@@ -523,11 +887,12 @@ def test_auth_routes_use_a_fixed_number_of_sql_statements(api):
     # user, role lookup, role check, role grant, refresh token
     assert statements(registered) == 5
     session = registered.json()["data"]
-    # two throttle checks, the account, clearing failures, expired tokens, the new refresh token
-    assert statements(api.post(LOGIN, json={"email": email, "password": PASSWORD})) == 6
+    # three throttle counters and a little housekeeping; the account; giving the three slots
+    # back, expired tokens, the new refresh token
+    assert statements(api.post(LOGIN, json={"email": email, "password": PASSWORD})) == 10
     # viewer (account, grants) + the account row
     assert statements(api.get(PROFILE, token=session["access_token"])) == 3
     # the token, its rotation, the account, the new token
     assert statements(api.post(REFRESH, json={"refresh_token": session["refresh_token"]})) == 4
-    # viewer (account, grants) + one UPDATE
-    assert statements(api.post(LOGOUT, token=session["access_token"])) == 3
+    # viewer (account, grants), revoking the refresh tokens, the new token generation
+    assert statements(api.post(LOGOUT, token=session["access_token"])) == 4

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,6 +173,11 @@ def test_verified_email_links_an_existing_password_account_and_retires_its_unpro
     login = site.api.post("/api/v1/auth/login", json={"email": email, "password": "password-before-google"})
     assert login.status_code == 401
     assert site.api.post("/api/v1/auth/refresh", json={"refresh_token": old_refresh}).status_code == 401
+    old_access = registered.json()["data"]["access_token"]
+    assert site.api.get("/api/v1/auth/profile", token=old_access).status_code == 401
+    # The Google sign-in itself is of the new token generation.
+    new_access = response.json()["data"]["access_token"]
+    assert site.api.get("/api/v1/auth/profile", token=new_access).status_code == 200
 
 
 def test_already_verified_account_is_linked_without_losing_its_password(site):
@@ -203,8 +209,49 @@ def test_unverified_google_email_neither_links_nor_creates_an_account(site, veri
     assert login.status_code == 200
 
 
+@pytest.mark.parametrize("verified", [1, 1.0, "1", "True", "yes", [True], {"value": True}])
+def test_only_a_real_true_counts_as_verified(site, verified):
+    email = new_email()
+    assert_bad_request(sign_in(site, email=email, email_verified=verified), "not verified")
+    assert accounts_with_email(site, email) == 0
+
+
+def test_the_string_true_counts_as_verified(site):
+    # Google has sent "true" as a string in some id_tokens.
+    email = new_email()
+    assert sign_in(site, email=email, email_verified="true").status_code == 200
+
+
 def test_google_account_without_email_is_refused(site):
-    assert_bad_request(sign_in(site, email=None), "email")
+    assert_bad_request(sign_in(site, email=None), "did not share an email address")
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        pytest.param(["list@example.com"], id="list"),
+        pytest.param({"address": "object@example.com"}, id="object"),
+        pytest.param(42, id="number"),
+        pytest.param("not an email <script>", id="not-an-address"),
+        pytest.param("two@@example.com", id="two-ats"),
+        pytest.param("ev\u202eil@example.com", id="bidi-override"),
+        pytest.param("x" * 250 + "@example.com", id="too-long"),
+    ],
+)
+def test_an_unusable_email_from_google_creates_nothing(site, email):
+    marker = unique("bad-email-")
+    response = sign_in(site, email=new_email(), given_name=marker, claims={"email": email})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "bad_request"
+    assert "email" in response.json()["error"]["message"]
+    assert site.factory.execute(select(User.id).where(User.first_name == marker)) == []
+
+
+def test_names_from_google_lose_invisible_characters(site):
+    response = sign_in(site, email=new_email(), given_name="Ada\u202e\u200b", family_name="Love\u0000lace\u2066")
+    assert response.status_code == 200, response.text
+    user = response.json()["data"]["user"]
+    assert (user["first_name"], user["last_name"]) == ("Ada", "Lovelace")
 
 
 def test_inactive_account_is_refused_with_403(site):
@@ -225,6 +272,27 @@ def test_reused_state_is_refused(site):
     params = site.fake.authorize(start(site)["url"])
     assert site.api.get(CALLBACK, params=params).status_code == 200
     assert_bad_request(site.api.get(CALLBACK, params=params), "state")
+
+
+def test_two_concurrent_callbacks_with_one_state_sign_in_once(site):
+    site.fake.sign_in_as(email=new_email())
+    params = site.fake.authorize(start(site)["url"])
+    barrier = threading.Barrier(2)
+    responses: list[httpx.Response] = []
+
+    def callback() -> None:
+        with httpx.Client(base_url=site.api.base_url, timeout=30) as client:
+            barrier.wait()
+            responses.append(client.get(CALLBACK, params=params))
+
+    threads = [threading.Thread(target=callback) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.status_code for r in responses) == [200, 400]
+    [refused] = [r for r in responses if r.status_code == 400]
+    assert "state" in refused.json()["error"]["message"]
 
 
 def test_unknown_state_is_refused(site):
@@ -258,6 +326,16 @@ def test_unknown_code_is_refused(site):
     assert_bad_request(response, "invalid_grant")
 
 
+def test_provider_error_text_is_echoed_without_control_or_invisible_characters(site):
+    state = start(site)["state"]
+    response = site.api.get(CALLBACK, params={"error": "access_denied\u202e\n\u200bspoof" + "x" * 500,
+                                              "state": state})
+    assert_bad_request(response, "Google sign-in failed: access_deniedspoof")
+    message = response.json()["error"]["message"]
+    assert not any(ch in message for ch in "\u202e\n\u200b")
+    assert len(message) < 260
+
+
 def test_provider_error_is_400_with_its_message_and_spends_the_state(site):
     site.fake.sign_in_as(email=new_email())
     params = site.fake.authorize(start(site)["url"])
@@ -278,6 +356,10 @@ def test_missing_code_or_state_is_400(site):
         pytest.param({"claims": {"nonce": "another-nonce"}}, id="wrong-nonce"),
         pytest.param({"claims": {"nonce": None}}, id="missing-nonce"),
         pytest.param({"claims": {"aud": "someone-else", "azp": "someone-else"}}, id="wrong-audience"),
+        pytest.param({"claims": {"aud": [CLIENT_ID, "someone-else"], "azp": "someone-else"}},
+                     id="audience-list-with-a-foreign-azp"),
+        pytest.param({"claims": {"aud": [CLIENT_ID, "someone-else"], "azp": None}},
+                     id="audience-list-without-azp"),
         pytest.param({"claims": {"iss": "https://evil.example"}}, id="wrong-issuer"),
         pytest.param({"claims": {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}}, id="expired"),
         pytest.param({"signing_key": new_signing_key()}, id="forged-signature-same-kid"),

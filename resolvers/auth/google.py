@@ -34,9 +34,9 @@ from db.ids import new_id
 from db.models import OAuthIdentity, OAuthState, User
 from resolvers.auth import sessions
 from resolvers.auth.sessions import SignedIn
-from resolvers.auth.validation import MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, printable
+from resolvers.auth.validation import MAX_NAME_LENGTH, printable, valid_email
 from resolvers.errors import DomainError
-from resolvers.users import grant_role, normalise_email
+from resolvers.users import grant_role
 from shopql.settings import Settings
 
 with warnings.catch_warnings():
@@ -73,6 +73,12 @@ class ProviderUnavailable(DomainError):
 
 def oauth_error(message: str, field: str | None = None) -> DomainError:
     return DomainError("OAUTH_ERROR", message, [field] if field else None)
+
+
+def _provider_text(text: str) -> str:
+    """Text from the provider (or from whoever forged the redirect), safe to echo: no control,
+    bidi or other invisible characters, at most 200 characters."""
+    return printable(text, 200).strip() or "no details given"
 
 
 @dataclass(frozen=True)
@@ -220,7 +226,7 @@ async def sign_in(ctx: RequestContext, code: str | None, state: str | None, erro
     _require_configured(settings)
     pending = await _consume_state(ctx.db, state, ctx.now) if state else None
     if error:
-        raise oauth_error(f"Google sign-in failed: {printable(error, 200)}", "error")
+        raise oauth_error(f"Google sign-in failed: {_provider_text(error)}", "error")
     if not code:
         raise DomainError("REQUIRED", "Missing authorization code", ["code"])
     if not state:
@@ -237,7 +243,9 @@ async def sign_in(ctx: RequestContext, code: str | None, state: str | None, erro
                 redirect_uri=pending.redirect_uri,
             )
         except OAuthError as refused:
-            raise oauth_error(f"Google rejected the authorization code: {printable(str(refused.error), 200)}", "code") from None
+            raise oauth_error(
+                f"Google rejected the authorization code: {_provider_text(str(refused.error))}", "code"
+            ) from None
         except (httpx.HTTPError, ValueError) as failure:
             raise ProviderUnavailable("Google sign-in is unavailable: the token exchange failed") from failure
         claims = await _verify_id_token(client, metadata, settings, token, pending.nonce)
@@ -284,7 +292,21 @@ async def _verify_id_token(
 
 
 def _email_verified(claims: CodeIDToken) -> bool:
-    return claims.get("email_verified") in (True, "true")
+    # Exactly JSON true (or the string Google once sent): `1 == True` in Python, and no
+    # provider that means "verified" sends 1.
+    verified = claims.get("email_verified")
+    return verified is True or verified == "true"
+
+
+def _usable_email(claims: CodeIDToken) -> str:
+    """The id_token's email, normalised and held to the rules of a sign-up."""
+    email = claims.get("email")
+    if not isinstance(email, str) or not email.strip():
+        raise oauth_error("Google did not share an email address for this account")
+    try:
+        return valid_email(email, ["email"])
+    except DomainError:
+        raise oauth_error("Google's email address for this account cannot be used here") from None
 
 
 async def _sign_in_identity(ctx: RequestContext, claims: CodeIDToken) -> SignedIn:
@@ -294,13 +316,12 @@ async def _sign_in_identity(ctx: RequestContext, claims: CodeIDToken) -> SignedI
     retries once and finds the winner's link.
     """
     subject = claims["sub"]
-    email = normalise_email(str(claims.get("email") or ""))
     for attempt in range(2):
         try:
             async with ctx.db.transaction() as session:
                 user = await _linked_user(session, subject)
                 if user is None:
-                    user = await _link_by_email(ctx, session, subject, email, claims)
+                    user = await _link_by_email(ctx, session, subject, claims)
                 if not user.active:
                     raise DomainError("ACCOUNT_INACTIVE", "Account is inactive")
                 await sessions.forget_expired_tokens(session, user.id, ctx.now)
@@ -322,11 +343,8 @@ async def _linked_user(session: Any, subject: str) -> User | None:
     return await session.get(User, user_id) if user_id is not None else None
 
 
-async def _link_by_email(
-    ctx: RequestContext, session: Any, subject: str, email: str, claims: CodeIDToken
-) -> User:
-    if not email or len(email) > MAX_EMAIL_LENGTH or printable(email, MAX_EMAIL_LENGTH) != email:
-        raise oauth_error("Google did not share an email address for this account")
+async def _link_by_email(ctx: RequestContext, session: Any, subject: str, claims: CodeIDToken) -> User:
+    email = _usable_email(claims)
     if not _email_verified(claims):
         # Linking or creating by an unproven address would hand the account to whoever typed it.
         raise oauth_error("Google has not verified the email address of this account")
@@ -336,10 +354,11 @@ async def _link_by_email(
             id=new_id("usr"),
             email=email,
             password_hash=None,
-            first_name=printable(str(claims.get("given_name") or ""), MAX_NAME_LENGTH).strip(),
-            last_name=printable(str(claims.get("family_name") or ""), MAX_NAME_LENGTH).strip(),
+            first_name=_name(claims.get("given_name")),
+            last_name=_name(claims.get("family_name")),
             active=True,
             email_verified=True,
+            token_generation=0,
             created_at=ctx.now,
             updated_at=ctx.now,
         )
@@ -351,10 +370,15 @@ async def _link_by_email(
     elif not user.email_verified:
         # Nobody had proven this address before: whoever registered it with a password may
         # not own it (account pre-hijacking). The proven owner takes it over: the password
-        # and the sessions opened with it stop working.
+        # and the sessions opened with it, access tokens included, stop working.
         user.email_verified = True
         user.password_hash = None
         user.updated_at = ctx.now
-        await sessions.revoke_user_sessions(session, user.id, ctx.now)
+        await sessions.end_user_sessions(session, user.id, ctx.now)
     session.add(OAuthIdentity(id=new_id("oid"), provider=PROVIDER, subject=subject, user_id=user.id, email=email))
     return user
+
+
+def _name(claim: Any) -> str:
+    """A name claim as a name we would accept at sign-up: text only, no invisible controls."""
+    return printable(claim, MAX_NAME_LENGTH).strip() if isinstance(claim, str) else ""

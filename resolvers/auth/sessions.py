@@ -5,6 +5,13 @@ presented token is marked rotated and a new one of the same family is issued. Pr
 token that was already rotated means two parties hold it (theft, or a replayed request), so
 the whole family is revoked (OAuth 2.0 Security BCP, refresh token rotation). The rotation is
 a conditional UPDATE with a row-count check, so two concurrent refreshes cannot both win.
+
+Each token expires REFRESH_TOKEN_TTL after it was issued (an idle sign-in ends), but never
+after its family's end, REFRESH_TOKEN_MAX_LIFETIME after the sign-in that started it: rotation
+alone cannot keep a stolen family alive for ever.
+
+Logout and reuse detection also end the user's access tokens at once (a new token generation,
+see resolvers/tokens.py); the user's other sign-ins get new ones with their refresh tokens.
 """
 
 from __future__ import annotations
@@ -51,23 +58,45 @@ def invalid_refresh_token(message: str = INVALID_REFRESH_TOKEN) -> DomainError:
     return DomainError("INVALID_TOKEN", message, ["refreshToken"])
 
 
+@dataclass(frozen=True)
+class Family:
+    """The sign-in a rotated token continues."""
+
+    id: str
+    expires_at: dt.datetime
+
+
 async def open_session(
-    session: AsyncSession, user: Any, settings: Settings, now: dt.datetime, family_id: str | None = None
+    session: AsyncSession, user: Any, settings: Settings, now: dt.datetime, family: Family | None = None
 ) -> SignedIn:
-    """Issue an access token and a new refresh token (a new family unless `family_id`)."""
+    """Issue an access token and a new refresh token (of a new sign-in unless `family`)."""
+    if family is None:
+        family = Family(new_id("rtf"), now + dt.timedelta(seconds=settings.refresh_token_max_lifetime))
     refresh_token = secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
     session.add(
         RefreshToken(
             id=new_id("rtk"),
             user_id=user.id,
-            family_id=family_id or new_id("rtf"),
+            family_id=family.id,
             token_hash=hash_refresh_token(refresh_token),
-            expires_at=now + dt.timedelta(seconds=settings.refresh_token_ttl),
+            expires_at=min(now + dt.timedelta(seconds=settings.refresh_token_ttl), family.expires_at),
+            family_expires_at=family.expires_at,
             created_at=now,
         )
     )
-    access = issue_access_token(user.id, settings, now)
+    access = issue_access_token(user.id, settings, now, generation=user.token_generation)
     return SignedIn(user, access.token, refresh_token, access.expires_at)
+
+
+async def end_access_tokens(session: AsyncSession, user_id: str) -> None:
+    """Every access token issued to the user so far stops working (a new token generation).
+
+    An account object already in `session` is updated in memory too, so a session opened for
+    it afterwards gets a token of the new generation.
+    """
+    await session.execute(
+        update(User).where(User.id == user_id).values(token_generation=User.token_generation + 1)
+    )
 
 
 async def forget_expired_tokens(session: AsyncSession, user_id: str, now: dt.datetime) -> None:
@@ -105,7 +134,8 @@ async def rotate(db: Database, settings: Settings, presented: str, now: dt.datet
         row = (
             await session.execute(
                 select(RefreshToken.id, RefreshToken.user_id, RefreshToken.family_id,
-                       RefreshToken.expires_at, RefreshToken.rotated_at, RefreshToken.revoked_at)
+                       RefreshToken.family_expires_at, RefreshToken.expires_at, RefreshToken.rotated_at,
+                       RefreshToken.revoked_at)
                 .where(RefreshToken.token_hash == hash_refresh_token(presented))
             )
         ).first()
@@ -127,19 +157,30 @@ async def rotate(db: Database, settings: Settings, presented: str, now: dt.datet
             # Zero rows: a concurrent refresh rotated (or a logout revoked) it first.
             reused = claimed.rowcount != 1
         if reused:
+            # Whoever holds the stolen copy may also hold access tokens of this sign-in.
             await revoke_family(session, row.family_id, now)
+            await end_access_tokens(session, row.user_id)
         else:
             user = await session.get(User, row.user_id)
             if user is None or not user.active:
                 raise invalid_refresh_token()
-            signed_in = await open_session(session, user, settings, now, family_id=row.family_id)
+            signed_in = await open_session(
+                session, user, settings, now, Family(row.family_id, row.family_expires_at)
+            )
     if reused:
         # Raised after the commit: the revocation must stick although the request fails.
         raise invalid_refresh_token(REUSED_REFRESH_TOKEN)
     return signed_in
 
 
+async def end_user_sessions(session: AsyncSession, user_id: str, now: dt.datetime) -> int:
+    """Every sign-in of the user ends: refresh tokens revoked, access tokens refused from now."""
+    revoked = await revoke_user_sessions(session, user_id, now)
+    await end_access_tokens(session, user_id)
+    return revoked
+
+
 async def sign_out(db: Database, user_id: str, now: dt.datetime) -> int:
-    """Revoke every refresh token of the user; returns how many were still live."""
+    """Logout everywhere; returns how many refresh tokens were still live."""
     async with db.transaction() as session:
-        return await revoke_user_sessions(session, user_id, now)
+        return await end_user_sessions(session, user_id, now)

@@ -51,16 +51,33 @@ def valid_name(raw: str, field: list[str], label: str) -> str:
     name = raw.strip()
     if len(name) > MAX_NAME_LENGTH:
         raise Invalid(f"{label} must be at most {MAX_NAME_LENGTH} characters", field)
-    if any(_is_control(ch) for ch in name):
-        raise Invalid(f"{label} must not contain control characters", field)
+    if any(_is_hidden(name, index) for index in range(len(name))):
+        raise Invalid(f"{label} must not contain control or invisible formatting characters", field)
     return name
 
 
-def _is_control(ch: str) -> bool:
-    # Cc: control characters (NUL is refused by PostgreSQL); Cs: lone surrogates (not UTF-8).
-    return unicodedata.category(ch) in {"Cc", "Cs"}
+# Cc: control characters (NUL is refused by PostgreSQL); Cf: invisible format characters
+# (bidi overrides such as U+202E that make text display reversed, zero-width spaces, soft
+# hyphens, tags); Cs: lone surrogates (not UTF-8); Zl/Zp: line and paragraph separators.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Zero-width non-joiner and joiner are spelling in Persian, Arabic and Indic names: allowed
+# between two letters (or marks), as IDNA's contextual rules allow them.
+_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def _is_hidden(text: str, index: int) -> bool:
+    ch = text[index]
+    if unicodedata.category(ch) not in _HIDDEN_CATEGORIES:
+        return False
+    if ch in _JOINERS and 0 < index < len(text) - 1:
+        return not (_is_letter(text[index - 1]) and _is_letter(text[index + 1]))
+    return True
+
+
+def _is_letter(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in {"L", "M"}
 
 
 def printable(text: str, limit: int) -> str:
-    """`text` without control characters, cut to `limit` characters (for keys and messages)."""
-    return "".join(ch for ch in text if not _is_control(ch))[:limit]
+    """`text` without control or invisible characters, cut to `limit` (for keys and messages)."""
+    return "".join(ch for index, ch in enumerate(text) if not _is_hidden(text, index))[:limit]

@@ -24,6 +24,8 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from tests.support.api import TLS
+
 CLIENT_ID = "shopql-test.apps.googleusercontent.com"
 CLIENT_SECRET = "fake-google-client-secret"
 KEY_ID = "fake-google-key-1"
@@ -115,7 +117,7 @@ class FakeGoogle:
 
     def authorize(self, authorization_url: str) -> dict[str, str]:
         """Play the browser: open the authorization URL, return the callback's query parameters."""
-        response = httpx.get(authorization_url, follow_redirects=False, timeout=10)
+        response = httpx.get(authorization_url, follow_redirects=False, timeout=10, verify=TLS)
         assert response.status_code == 302, response.text
         return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.api import TLS
+
 ROOT = Path(__file__).resolve().parents[2]
 TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
@@ -47,9 +49,11 @@ def run_cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedPr
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, *, workers: int = 1, log_path: Path | None = None, **env: str) -> None:
+    def __init__(self, database_url: str, *, workers: int = 1, log_path: Path | None = None,
+                 serve_args: tuple[str, ...] = (), **env: str) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.serve_args = serve_args  # more `shopql serve` options, e.g. ("--proxy-headers",)
         self.env = server_env(database_url, **env)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -60,7 +64,7 @@ class ServerProcess:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shopql.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(self.workers)],
+             "--port", str(self.port), "--workers", str(self.workers), *self.serve_args],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -68,7 +72,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}/health", timeout=1, verify=TLS).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
