@@ -3,23 +3,28 @@ promotions, shipping methods and tax rates — with their input rules (docs/rbac
 
 Each write is one transaction. Functions take the fields that were given (`fields`: input
 name -> value, explicit nulls included) so updates change only what the caller sent.
-Unique SKUs, slugs, codes and (country, state) are left to the unique constraints: a
-violation becomes ALREADY_EXISTS. Money is (amount in minor units, ISO-4217 currency).
+Unique slugs, codes and (country, state) are left to the unique constraints: a violation
+becomes ALREADY_EXISTS. SKUs are unique case-insensitively across products and variants:
+each table has a unique index on lower(sku), and across the two tables `_claim_sku` checks
+under a lock on the SKU. Money is (amount in minor units, ISO-4217 currency); a sale price is
+below the base price (a database constraint too).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import hashlib
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, exists, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.conflicts import violated_constraint
 from db.engine import Database
 from db.models import (
     Brand,
@@ -37,6 +42,8 @@ from db.models import (
 )
 from resolvers.addresses import COUNTRIES
 from resolvers.errors import DomainError, Invalid, NotFound
+from resolvers.json_values import json_object
+from resolvers.pagination import Window
 
 T = TypeVar("T")
 Fields = Mapping[str, Any]
@@ -52,18 +59,21 @@ CURRENCIES = frozenset(
     UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG""".split()
 )
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-PROMOTION_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
-SHIPPING_ID = re.compile(r"^ship_[a-z0-9_]{1,35}$")
-STATE = re.compile(r"^[A-Z0-9]{1,8}$")
+# Matched with `fullmatch`: `$` also matches before a trailing newline, which let "ship_x\n"
+# through (and overflow its column on PostgreSQL). Character classes are ASCII only.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+PROMOTION_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
+SHIPPING_ID = re.compile(r"ship_[a-z0-9_]{1,35}")
+STATE = re.compile(r"[A-Z0-9]{1,8}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-URL = re.compile(r"^https?://[^\s]+$")
+URL = re.compile(r"https?://[^\s]+")
 
 MAX_STOCK = 2**31 - 1
 MAX_AMOUNT = 2**53 - 1  # what every JSON client can represent exactly
 MAX_IMAGES = 50
-MAX_ATTRIBUTES_JSON = 10_000
+MAX_ATTRIBUTES_BYTES = 10_000
+MAX_ATTRIBUTES_DEPTH = 16
 MAX_DESCRIPTION = 10_000
 MAX_CATEGORY_DEPTH = 100
 RATE_PLACES = 6
@@ -103,7 +113,7 @@ def long_text(value: Any, name: str = "description", max_length: int = MAX_DESCR
 
 def slug(value: Any, name: str = "slug") -> str:
     value = text(value, name, 200)
-    if not SLUG.match(value):
+    if not SLUG.fullmatch(value):
         raise Invalid(f"{name} must be lower-case letters and digits separated by single hyphens, "
                       "e.g. 'running-shoes'", _path(name))
     return value
@@ -111,7 +121,7 @@ def slug(value: Any, name: str = "slug") -> str:
 
 def sku(value: Any, name: str = "sku") -> str:
     value = text(value, name, 64)
-    if not SKU.match(value):
+    if not SKU.fullmatch(value):
         raise Invalid(f"{name} must start with a letter or digit and hold only letters, digits, '.', '_' "
                       "and '-'", _path(name))
     return value
@@ -119,7 +129,7 @@ def sku(value: Any, name: str = "sku") -> str:
 
 def url(value: Any, name: str) -> str:
     value = text(value, name, 2048, required=False)
-    if value and not URL.match(value):
+    if value and not URL.fullmatch(value):
         raise Invalid(f"{name} must be an http(s) URL", _path(name))
     return value
 
@@ -153,13 +163,8 @@ def stock(value: Any, name: str = "stock") -> int:
 
 
 def attributes(value: Any, name: str = "attributes") -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Invalid(f"{name} must be a JSON object", _path(name))
-    if len(json.dumps(value)) > MAX_ATTRIBUTES_JSON:
-        raise Invalid(f"{name} must be at most {MAX_ATTRIBUTES_JSON} characters of JSON", _path(name))
-    return value
+    return json_object(value, label=name, field=_path(name), max_bytes=MAX_ATTRIBUTES_BYTES,
+                       max_depth=MAX_ATTRIBUTES_DEPTH)
 
 
 def images(value: Any) -> list[str]:
@@ -198,26 +203,21 @@ def rate(value: Any) -> Decimal:
 # --- transactions, lookups, constraint violations ------------------------------------------------------
 
 
-def _is_unique_violation(error: IntegrityError) -> bool:
-    original = error.orig
-    if getattr(original, "sqlstate", None) == "23505" or getattr(original, "pgcode", None) == "23505":
-        return True
-    message = str(original)
-    return "UNIQUE constraint failed" in message or "UniqueViolation" in type(original).__name__ or (
-        "duplicate key value violates unique constraint" in message
-    )
-
-
 async def _write(db: Database, work: Callable[[AsyncSession], Awaitable[T]], conflict: str,
                  field: Sequence[str], in_use: str = "") -> T:
-    """One transaction; a unique violation is ALREADY_EXISTS, another integrity error (a row still
-    referenced, or one that vanished meanwhile) INVALID."""
+    """One transaction; a unique violation is ALREADY_EXISTS. The other integrity errors come from
+    races the checks in `work` could not see (a row still referenced, one that vanished, a price
+    changed by a concurrent request): INVALID, nothing written."""
     try:
         async with db.transaction() as session:
             return await work(session)
     except IntegrityError as error:
-        if _is_unique_violation(error):
+        kind = violated_constraint(error)
+        if kind == "unique":
             raise DomainError("ALREADY_EXISTS", conflict, field) from None
+        if kind == "check":
+            raise Invalid("A concurrent change made this one break a rule (e.g. the sale price must stay "
+                          "below the base price); reload and try again") from None
         raise Invalid(in_use or "A referenced object changed meanwhile; try again") from None
 
 
@@ -367,6 +367,33 @@ async def delete_brand(db: Database, brand_id: str) -> str:
     return await _delete(db, Brand, brand_id, "Brand")
 
 
+# --- SKUs ---------------------------------------------------------------------------------------------------
+
+
+def _sku_lock_key(sku_value: str) -> int:
+    """A signed 64-bit advisory-lock key for a SKU, the same in every process."""
+    digest = hashlib.blake2b(f"sku:{sku_value.lower()}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def _claim_sku(db: Database, session: AsyncSession, sku_value: str, *, product_id: str | None = None,
+                     variant_id: str | None = None) -> None:
+    """SKUs are unique case-insensitively across products and variants together. Each table's
+    unique index on lower(sku) settles races within it; across the two tables no index can, so
+    writers of the same SKU take a transaction lock on it first (SQLite's write transactions
+    are serial already) and then look in both tables."""
+    if not db.is_sqlite:
+        await session.execute(select(func.pg_advisory_xact_lock(_sku_lock_key(sku_value))))
+    key = sku_value.lower()
+    for model, label, own_id in ((Product, "product", product_id), (ProductVariant, "variant", variant_id)):
+        statement = select(model.id).where(func.lower(model.sku) == key)
+        if own_id is not None:
+            statement = statement.where(model.id != own_id)
+        if (await session.execute(statement.limit(1))).first() is not None:
+            raise DomainError("ALREADY_EXISTS", f"A {label} with SKU '{sku_value}' already exists "
+                              "(SKUs are unique across products and variants, whatever their case)", _path("sku"))
+
+
 # --- products -----------------------------------------------------------------------------------------------
 
 
@@ -422,6 +449,12 @@ async def _apply_product(session: AsyncSession, product: Product, fields: Fields
         setattr(product, key, value)
     if sale_currency is not None and sale_currency != product.currency:
         raise Invalid("salePrice must be in the currency of basePrice", _path("salePrice", "currency"))
+    if product.sale_price_amount is not None and product.sale_price_amount >= product.base_price_amount:
+        # Name the field the caller sent: lowering the base price under a stored sale price is refused too.
+        field = ("salePrice" if "sale_price_amount" in values else "basePrice", "amount")
+        raise Invalid(f"salePrice ({product.sale_price_amount}) must be below basePrice "
+                      f"({product.base_price_amount})", _path(*field))
+    # Checked on the stored values as changed: a new end must also follow the stored start.
     window(product.sale_starts_at, product.sale_ends_at, "saleStartsAt", "saleEndsAt")
     for key, model, label, name in (("brand_id", Brand, "Brand", "brandId"),
                                     ("category_id", Category, "Category", "categoryId")):
@@ -443,6 +476,7 @@ async def create_product(db: Database, fields: Fields) -> Product:
     async def work(session: AsyncSession) -> Product:
         product = Product(sale_price_amount=None, sale_starts_at=None, sale_ends_at=None)
         await _apply_product(session, product, fields, values)
+        await _claim_sku(db, session, values["sku"])
         session.add(product)
         await session.flush()
         return product
@@ -455,6 +489,8 @@ async def update_product(db: Database, product_id: str, fields: Fields) -> Produ
 
     async def work(session: AsyncSession) -> Product:
         product = await _get(session, Product, product_id, "Product", ["id"])
+        if "sku" in values:
+            await _claim_sku(db, session, values["sku"], product_id=product.id)
         await _apply_product(session, product, fields, values)
         _touch(product)
         await session.flush()
@@ -512,6 +548,7 @@ async def create_variant(db: Database, fields: Fields) -> tuple[ProductVariant, 
         product = await _get(session, Product, fields.get("product_id"), "Product", _path("productId"))
         variant = ProductVariant(product_id=product.id, price_amount=None)
         _apply_variant(variant, product, values)
+        await _claim_sku(db, session, values["sku"])
         session.add(variant)
         await session.flush()
         return variant, product
@@ -525,6 +562,8 @@ async def update_variant(db: Database, variant_id: str, fields: Fields) -> tuple
     async def work(session: AsyncSession) -> tuple[ProductVariant, Product]:
         variant = await _get(session, ProductVariant, variant_id, "Variant", ["id"])
         product = await _get(session, Product, variant.product_id, "Product", ["id"])
+        if "sku" in values:
+            await _claim_sku(db, session, values["sku"], variant_id=variant.id)
         _apply_variant(variant, product, values)
         _touch(variant)
         await session.flush()
@@ -534,8 +573,18 @@ async def update_variant(db: Database, variant_id: str, fields: Fields) -> tuple
 
 
 async def delete_variant(db: Database, variant_id: str) -> str:
-    """Cart lines of the variant go with it; order lines keep their copy (variant SET NULL)."""
-    return await _delete(db, ProductVariant, variant_id, "Variant")
+    """Cart lines of the variant go with it; refused once the variant has been ordered (like
+    products): an order line whose variant is gone would read as a product line, and canceling
+    its order would put the units back on the product's stock."""
+
+    async def in_orders(session: AsyncSession, variant: ProductVariant) -> str | None:
+        # Lock the variant first (PostgreSQL): a checkout writing an order line for it holds a
+        # key-share lock until it commits, so the check below then sees that line.
+        await session.execute(select(ProductVariant.id).where(ProductVariant.id == variant.id).with_for_update())
+        ordered = (await session.execute(select(exists().where(OrderItem.variant_id == variant.id)))).scalar()
+        return "The variant appears in orders: set its stock to 0 instead" if ordered else None
+
+    return await _delete(db, ProductVariant, variant_id, "Variant", in_orders)
 
 
 # --- promotions -----------------------------------------------------------------------------------------------
@@ -545,7 +594,7 @@ def _promotion_values(fields: Fields) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "code" in fields:
         code = text(fields["code"], "code", 64).upper()
-        if not PROMOTION_CODE.match(code):
+        if not PROMOTION_CODE.fullmatch(code):
             raise Invalid("code must hold only letters, digits, '_' and '-' (stored upper-case)", _path("code"))
         values["code"] = code
     if "description" in fields:
@@ -634,6 +683,40 @@ async def delete_promotion(db: Database, promotion_id: str) -> str:
     return await _delete(db, Promotion, promotion_id, "Promotion", _promotion_redeemed)
 
 
+def promotion_search(search: str | None) -> str | None:
+    """The `search` argument of the promotions list: part of a code, matched upper-case."""
+    if search is None:
+        return None
+    keyword = search.strip().upper()
+    if len(keyword) > 64:
+        raise DomainError("BAD_USER_INPUT", "'search' must be at most 64 characters", ["search"])
+    return keyword or None
+
+
+def _promotions_where(statement: Any, search: str | None, active: bool | None) -> Any:
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(Promotion.code.like(pattern, escape="\\"))
+    if active is not None:
+        statement = statement.where(Promotion.active.is_(active))
+    return statement
+
+
+async def list_promotions(db: Database, window: Window, search: str | None = None,
+                          active: bool | None = None) -> Sequence[Row[Any]]:
+    """Every promotion (inactive and expired ones too), newest first."""
+    statement = _promotions_where(select(Promotion.__table__), search, active)
+    statement = statement.order_by(Promotion.created_at.desc(), Promotion.id.desc())
+    async with db.read() as conn:
+        return (await conn.execute(statement.offset(window.offset).limit(window.limit))).all()
+
+
+async def count_promotions(db: Database, search: str | None = None, active: bool | None = None) -> int:
+    statement = _promotions_where(select(func.count()).select_from(Promotion), search, active)
+    async with db.read() as conn:
+        return int((await conn.execute(statement)).scalar_one())
+
+
 # --- shipping methods -------------------------------------------------------------------------------------------
 
 
@@ -672,7 +755,7 @@ async def create_shipping_method(db: Database, fields: Fields) -> ShippingMethod
         if required not in values:
             raise Invalid(f"{name} is required", _path(name))
     identifier = fields.get("id")
-    if identifier is not None and not SHIPPING_ID.match(str(identifier)):
+    if identifier is not None and not SHIPPING_ID.fullmatch(str(identifier)):
         raise Invalid("id must look like 'ship_standard': 'ship_' then 1-35 lower-case letters, digits or '_'",
                       _path("id"))
 
@@ -718,7 +801,7 @@ def _tax_values(fields: Fields) -> dict[str, Any]:
         values["country"] = country
     if "state" in fields:
         state = str(fields["state"] or "").strip().upper()
-        if state and not STATE.match(state):
+        if state and not STATE.fullmatch(state):
             raise Invalid("state must be 1-8 letters or digits (e.g. 'NY'), or empty for the country-wide rate",
                           _path("state"))
         values["state"] = state
@@ -765,3 +848,32 @@ async def update_tax_rate(db: Database, tax_rate_id: str, fields: Fields) -> Tax
 
 async def delete_tax_rate(db: Database, tax_rate_id: str) -> str:
     return await _delete(db, TaxRate, tax_rate_id, "Tax rate")
+
+
+def tax_country_filter(country: str | None) -> str | None:
+    """The `country` argument of the tax-rate list: an ISO 3166-1 alpha-2 code, any case."""
+    if country is None:
+        return None
+    code = country.strip().upper()
+    if code not in COUNTRIES:
+        raise DomainError("BAD_USER_INPUT", "'country' must be an ISO 3166-1 alpha-2 code such as 'US'",
+                          ["country"])
+    return code
+
+
+def _tax_rates_where(statement: Any, country: str | None) -> Any:
+    return statement.where(TaxRate.country == country) if country else statement
+
+
+async def list_tax_rates(db: Database, window: Window, country: str | None = None) -> Sequence[Row[Any]]:
+    """By country, the country-wide rate (state '') first, then by state."""
+    statement = _tax_rates_where(select(TaxRate.__table__), country)
+    statement = statement.order_by(TaxRate.country, TaxRate.state, TaxRate.id)
+    async with db.read() as conn:
+        return (await conn.execute(statement.offset(window.offset).limit(window.limit))).all()
+
+
+async def count_tax_rates(db: Database, country: str | None = None) -> int:
+    statement = _tax_rates_where(select(func.count()).select_from(TaxRate), country)
+    async with db.read() as conn:
+        return int((await conn.execute(statement)).scalar_one())

@@ -1,19 +1,25 @@
 """Role-based access control: roles, permissions, grants, user roles — and no escalation.
 
-Who may call these at all is the schema's role gate (admin, manager, customer_experience).
-Inside it, every change is checked against the caller's own permissions, read again inside
-the write transaction (docs/rbac.md):
+Who may call these at all is declared on the schema fields: the documented /admin role gate
+(admin, manager, customer_experience) plus the permission each operation names — read_roles
+to read, manage_roles to change roles and permissions, manage_users to assign roles and
+administer accounts. Inside that, every change is checked against the caller's own
+permissions, read again inside the write transaction (docs/rbac.md):
 
 - nobody grants a permission they do not hold, nor assigns or removes a role whose
   permissions exceed their own (themselves included);
 - nobody edits, deletes, grants to or revokes from a role holding permissions they lack,
   nor edits or deletes a permission they do not hold;
+- the `user` role, which every account holds, holds no permissions: granting to it would
+  grant to the public;
 - the `admin` role holds every permission (new permissions are granted to it at once), and at
   least one active user keeps it: the last admin cannot be removed or deactivated;
-- built-in roles and permissions (db/defaults.py) keep their names: code refers to them.
+- built-in roles keep their names, built-in permissions stay exactly as shipped, and their
+  names stay reserved (db/defaults.py): code refers to them by name.
 
-Refusals raise OUT_OF_SCOPE_PERMISSION; unknown ids NOT_FOUND; duplicate names ALREADY_EXISTS
-(from the unique constraints); bad names INVALID.
+Refusals raise OUT_OF_SCOPE_PERMISSION; unknown ids NOT_FOUND (also when a row vanishes
+mid-write: a foreign-key violation); duplicate names ALREADY_EXISTS (from the unique
+constraints); bad names INVALID.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.conflicts import insert_ignoring_conflict
+from db.conflicts import insert_ignoring_conflict, violated_constraint
 from db.defaults import PERMISSIONS as DEFAULT_PERMISSIONS
 from db.defaults import ROLES as DEFAULT_ROLES
 from db.engine import Database
@@ -37,13 +43,22 @@ from resolvers.errors import DomainError, Invalid, NotFound
 from resolvers.pagination import Window
 
 ADMIN_ROLE = "admin"
+# Every account holds it (sign-up gives it), so whatever it held, the public would hold.
+USER_ROLE = "user"
+MANAGE_ROLES = "manage_roles"
+MANAGE_USERS = "manage_users"
 BUILT_IN_ROLES = frozenset(DEFAULT_ROLES)
 BUILT_IN_PERMISSIONS = frozenset(name for name, *_ in DEFAULT_PERMISSIONS)
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# Matched whole (`fullmatch`): with `match` and `$`, "admin\n" passed and looked like admin.
+# `[a-z]` is ASCII only, so look-alikes from other scripts are refused too.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 MAX_NAME_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 500
 MAX_SEARCH_LENGTH = 320
+# Every permission is loaded for each admin request (admin holds them all): keep the sets small.
+MAX_ROLES = 1000
+MAX_PERMISSIONS = 1000
 
 roles = Role.__table__
 permissions = Permission.__table__
@@ -72,15 +87,16 @@ class UserAccess:
 
 
 def check_name(value: Any, field: Sequence[str], what: str = "name") -> str:
-    """Lower-case letters, digits and underscores, starting with a letter, 1-64 characters."""
+    """ASCII lower-case letters, digits and underscores, starting with a letter, 1-64 characters.
+    Nothing is trimmed: a name with spaces or line breaks is refused, not silently changed."""
     if not isinstance(value, str) or not value:
         raise Invalid(f"{what} must not be empty", field)
     if len(value) > MAX_NAME_LENGTH:
         raise Invalid(f"{what} must be at most {MAX_NAME_LENGTH} characters", field)
-    if not NAME_PATTERN.match(value):
+    if NAME_PATTERN.fullmatch(value) is None:
         raise Invalid(
-            f"{what} must start with a lower-case letter and hold only lower-case letters, digits "
-            "and underscores (e.g. inventory_manager)",
+            f"{what} must start with a lower-case letter and hold only lower-case letters (a-z), digits "
+            "and underscores, without spaces (e.g. inventory_manager)",
             field,
         )
     return value
@@ -256,6 +272,36 @@ async def _role_in_scope(session: AsyncSession, held: frozenset[str], role: Role
     _within_scope(held, await _role_permission_names(session, role.id), f"{action} role '{role.name}'")
 
 
+async def _may_manage_roles(session: AsyncSession, caller_id: str) -> frozenset[str]:
+    """The caller's permissions, provided they (still) include manage_roles.
+
+    The schema's guard checked it at the start of the request; this re-reads it inside the
+    write transaction, so a caller whose permission was just revoked cannot slip a change in."""
+    held = await _caller_permissions(session, caller_id)
+    _within_scope(held, [MANAGE_ROLES], "changing roles and permissions")
+    return held
+
+
+async def _may_manage_users(session: AsyncSession, caller_id: str) -> frozenset[str]:
+    held = await _caller_permissions(session, caller_id)
+    _within_scope(held, [MANAGE_USERS], "changing users' roles and accounts")
+    return held
+
+
+def _not_reserved(name: str, built_in: frozenset[str], what: str, field: Sequence[str]) -> None:
+    """Built-in names stay reserved even if their row were gone: code refers to them by name."""
+    if name in built_in:
+        raise DomainError(
+            "ALREADY_EXISTS", f"A {what} named '{name}' already exists: built-in names are reserved", field
+        )
+
+
+async def _below_cap(session: AsyncSession, table: Any, cap: int, what: str, field: Sequence[str]) -> None:
+    count = (await session.execute(select(func.count()).select_from(table))).scalar_one()
+    if count >= cap:
+        raise Invalid(f"There are already {count} {what}s (at most {cap}): delete unused ones first", field)
+
+
 async def _get_role(session: AsyncSession, role_id: str, field: Sequence[str]) -> Role:
     role = await session.get(Role, role_id)
     if role is None:
@@ -298,13 +344,22 @@ async def _ensure_an_admin_remains(session: AsyncSession) -> None:
         raise OutOfScope("at least one active admin must remain")
 
 
-async def _committed(db: Database, work: Any, conflict: str, field: Sequence[str]) -> Any:
-    """Run `work(session)` in one transaction; a unique-constraint violation is ALREADY_EXISTS."""
+async def _committed(
+    db: Database, work: Any, conflict: str = "", field: Sequence[str] = (), vanished: str = ""
+) -> Any:
+    """Run `work(session)` in one transaction. A unique violation is ALREADY_EXISTS (`conflict`);
+    a foreign-key violation means a row we read was deleted by a concurrent request before we
+    wrote a reference to it: NOT_FOUND (`vanished`). Anything else is a bug and stays an error."""
     try:
         async with db.transaction() as session:
             return await work(session)
-    except IntegrityError:
-        raise DomainError("ALREADY_EXISTS", conflict, field) from None
+    except IntegrityError as error:
+        kind = violated_constraint(error)
+        if kind == "unique" and conflict:
+            raise DomainError("ALREADY_EXISTS", conflict, field) from None
+        if kind == "foreign_key" and vanished:
+            raise NotFound(vanished) from None
+        raise
 
 
 def _touch(obj: Any) -> None:
@@ -317,8 +372,11 @@ def _touch(obj: Any) -> None:
 async def create_role(db: Database, caller_id: str, name: Any, description: Any) -> Role:
     name = check_name(name, ["input", "name"])
     description = check_description(description, ["input", "description"])
+    _not_reserved(name, BUILT_IN_ROLES, "role", ["input", "name"])
 
     async def work(session: AsyncSession) -> Role:
+        await _may_manage_roles(session, caller_id)
+        await _below_cap(session, roles, MAX_ROLES, "role", ["input", "name"])
         role = Role(name=name, description=description)
         session.add(role)
         await session.flush()
@@ -336,11 +394,12 @@ async def update_role(db: Database, caller_id: str, role_id: str, changes: Mappi
 
     async def work(session: AsyncSession) -> Role:
         role = await _get_role(session, role_id, ["id"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_roles(session, caller_id)
         await _role_in_scope(session, held, role, "editing")
         if name is not None and name != role.name:
             if role.name in BUILT_IN_ROLES:
                 raise OutOfScope(f"the built-in role '{role.name}' cannot be renamed")
+            _not_reserved(name, BUILT_IN_ROLES, "role", ["input", "name"])
             role.name = name
         if description is not None:
             role.description = description
@@ -353,22 +412,30 @@ async def update_role(db: Database, caller_id: str, role_id: str, changes: Mappi
 
 async def delete_role(db: Database, caller_id: str, role_id: str) -> str:
     """Deletes the role with its grants and assignments (foreign keys cascade), in one transaction."""
-    async with db.transaction() as session:
+
+    async def work(session: AsyncSession) -> str:
         role = await _get_role(session, role_id, ["id"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_roles(session, caller_id)
         await _role_in_scope(session, held, role, "deleting")
         if role.name in BUILT_IN_ROLES:
             raise OutOfScope(f"the built-in role '{role.name}' cannot be deleted")
         await session.execute(delete(roles).where(roles.c.id == role.id))
         return role.id
 
+    return await _committed(db, work)
+
 
 async def grant_permission(db: Database, caller_id: str, role_id: str, permission_id: str) -> Role:
     """Idempotent: granting a permission the role already holds succeeds without change."""
-    async with db.transaction() as session:
+
+    async def work(session: AsyncSession) -> Role:
         role = await _get_role(session, role_id, ["roleId"])
         permission = await _get_permission(session, permission_id, ["permissionId"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_roles(session, caller_id)
+        if role.name == USER_ROLE:
+            raise OutOfScope(
+                f"the built-in role '{USER_ROLE}' is held by every account, so it holds no permissions"
+            )
         _within_scope(held, [permission.name], f"granting '{permission.name}'")
         await _role_in_scope(session, held, role, "changing")
         await session.execute(
@@ -378,12 +445,14 @@ async def grant_permission(db: Database, caller_id: str, role_id: str, permissio
         )
         return role
 
+    return await _committed(db, work, vanished="The role or the permission was deleted meanwhile")
+
 
 async def revoke_permission(db: Database, caller_id: str, role_id: str, permission_id: str) -> Role:
-    async with db.transaction() as session:
+    async def work(session: AsyncSession) -> Role:
         role = await _get_role(session, role_id, ["roleId"])
         permission = await _get_permission(session, permission_id, ["permissionId"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_roles(session, caller_id)
         await _role_in_scope(session, held, role, "changing")
         if role.name == ADMIN_ROLE:
             raise OutOfScope("the admin role holds every permission")
@@ -395,6 +464,8 @@ async def revoke_permission(db: Database, caller_id: str, role_id: str, permissi
         if result.rowcount == 0:
             raise NotFound(f"Role '{role.name}' does not hold '{permission.name}'", ["permissionId"])
         return role
+
+    return await _committed(db, work)
 
 
 # --- permissions --------------------------------------------------------------------------------------
@@ -416,8 +487,11 @@ async def create_permission(db: Database, caller_id: str, fields: Mapping[str, A
     for key in ("name", "resource", "action"):
         if key not in checked:
             raise Invalid(f"{key} is required", ["input", key])
+    _not_reserved(checked["name"], BUILT_IN_PERMISSIONS, "permission", ["input", "name"])
 
     async def work(session: AsyncSession) -> Permission:
+        await _may_manage_roles(session, caller_id)
+        await _below_cap(session, permissions, MAX_PERMISSIONS, "permission", ["input", "name"])
         permission = Permission(**checked)
         session.add(permission)
         await session.flush()
@@ -435,16 +509,24 @@ async def create_permission(db: Database, caller_id: str, fields: Mapping[str, A
 async def update_permission(
     db: Database, caller_id: str, permission_id: str, changes: Mapping[str, Any]
 ) -> Permission:
+    """Built-in permissions stay exactly as shipped (a change that sets the current values is a no-op):
+    the code enforces them by name, and their text says what that code does."""
     _require_changes(changes, ("name", "resource", "action", "description"), ["input"])
     checked = _permission_fields(changes)
 
     async def work(session: AsyncSession) -> Permission:
         permission = await _get_permission(session, permission_id, ["id"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_roles(session, caller_id)
         _within_scope(held, [permission.name], f"editing '{permission.name}'")
-        if "name" in checked and checked["name"] != permission.name and permission.name in BUILT_IN_PERMISSIONS:
-            raise OutOfScope(f"the built-in permission '{permission.name}' cannot be renamed")
-        for key, value in checked.items():
+        changed = {key: value for key, value in checked.items() if getattr(permission, key) != value}
+        if changed and permission.name in BUILT_IN_PERMISSIONS:
+            raise OutOfScope(
+                f"the built-in permission '{permission.name}' cannot be changed ({', '.join(sorted(changed))}): "
+                "the code relies on what it means"
+            )
+        if "name" in changed:
+            _not_reserved(changed["name"], BUILT_IN_PERMISSIONS, "permission", ["input", "name"])
+        for key, value in changed.items():
             setattr(permission, key, value)
         _touch(permission)
         await session.flush()
@@ -457,14 +539,17 @@ async def update_permission(
 
 async def delete_permission(db: Database, caller_id: str, permission_id: str) -> str:
     """Deletes the permission and its grants (foreign keys cascade), in one transaction."""
-    async with db.transaction() as session:
+
+    async def work(session: AsyncSession) -> str:
         permission = await _get_permission(session, permission_id, ["id"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_roles(session, caller_id)
         _within_scope(held, [permission.name], f"deleting '{permission.name}'")
         if permission.name in BUILT_IN_PERMISSIONS:
             raise OutOfScope(f"the built-in permission '{permission.name}' cannot be deleted")
         await session.execute(delete(permissions).where(permissions.c.id == permission.id))
         return permission.id
+
+    return await _committed(db, work)
 
 
 # --- user roles ------------------------------------------------------------------------------------------
@@ -480,7 +565,8 @@ async def assign_role(
         raise Invalid("either role_id or role_name is required", ["roleId"])
     if role_id is not None and role_name is not None:
         raise Invalid("give either role_id or role_name, not both", ["roleName"])
-    async with db.transaction() as session:
+
+    async def work(session: AsyncSession) -> str:
         user = await _get_user(session, user_id, ["userId"])
         if role_id is not None:
             role = await _get_role(session, role_id, ["roleId"])
@@ -488,7 +574,7 @@ async def assign_role(
             role = (await session.execute(select(Role).where(Role.name == role_name))).scalar_one_or_none()
             if role is None:
                 raise NotFound("Role not found", ["roleName"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_users(session, caller_id)
         await _role_in_scope(session, held, role, "assigning")
         await session.execute(
             insert_ignoring_conflict(db, user_roles, "user_id", "role_id").values(
@@ -497,14 +583,17 @@ async def assign_role(
         )
         return user.id
 
+    return await _committed(db, work, vanished="The user or the role was deleted meanwhile")
+
 
 async def remove_role(db: Database, caller_id: str, user_id: str, role_id: str) -> str:
     """Take a role from a user. The last active admin keeps theirs."""
-    async with db.transaction() as session:
+
+    async def work(session: AsyncSession) -> str:
         await _lock_admins(session)
         user = await _get_user(session, user_id, ["userId"])
         role = await _get_role(session, role_id, ["roleId"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_users(session, caller_id)
         await _role_in_scope(session, held, role, "removing")
         result = await session.execute(
             delete(user_roles).where(user_roles.c.user_id == user.id, user_roles.c.role_id == role.id)
@@ -515,14 +604,17 @@ async def remove_role(db: Database, caller_id: str, user_id: str, role_id: str) 
             await _ensure_an_admin_remains(session)
         return user.id
 
+    return await _committed(db, work)
+
 
 async def set_user_active(db: Database, caller_id: str, user_id: str, active: bool) -> Row[Any]:
     """(De)activate an account. Deactivation also revokes its refresh tokens; nobody deactivates
     a user holding permissions they lack, nor the last active admin."""
-    async with db.transaction() as session:
+
+    async def work(session: AsyncSession) -> Row[Any]:
         await _lock_admins(session)
         user = await _get_user(session, user_id, ["userId"])
-        held = await _caller_permissions(session, caller_id)
+        held = await _may_manage_users(session, caller_id)
         _within_scope(held, await _user_permission_names(session, user.id), "changing this account")
         now = utcnow()
         if user.active != active:
@@ -545,6 +637,8 @@ async def set_user_active(db: Database, caller_id: str, user_id: str, active: bo
             if is_admin is not None:
                 await _ensure_an_admin_remains(session)
         return (await session.execute(select(users).where(users.c.id == user.id))).one()
+
+    return await _committed(db, work)
 
 
 def role_names(access: UserAccess) -> list[str]:

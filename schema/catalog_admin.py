@@ -1,6 +1,8 @@
 """Catalog administration mutations, each guarded by its permission (db/defaults.py):
 manage_categories, manage_brands, manage_products (products and variants),
-manage_promotions, manage_shipping, manage_taxes. Input rules: resolvers/catalog_admin.py.
+manage_promotions, manage_shipping, manage_taxes — and the admin lists that have no public
+counterpart (`promotions`, `taxRates`), guarded like their mutations. Input rules:
+resolvers/catalog_admin.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from schema.errors import UserError
 from schema.permissions import has_permission
 from schema.rbac import attempt, changes_of
 from schema.scalars import JSON, Long
-from schema.types import MoneyInput
+from schema.types import After, Before, Connection, First, Last, MoneyInput, paginate
 
 UNSET: Any = strawberry.UNSET
 IdToDelete = Annotated[strawberry.ID, strawberry.argument(description="ID of the object to delete.")]
@@ -303,6 +305,66 @@ class TaxRateDeletePayload:
 
 
 # --- the mutations ------------------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class CatalogAdminQuery:
+    @strawberry.field(
+        description="Every promotion — inactive, expired and used-up ones too — newest first.",
+        extensions=has_permission("manage_promotions"),
+    )
+    async def promotions(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        search: Annotated[
+            str | None, strawberry.argument(description="Part of the code, any case (at most 64 characters).")
+        ] = None,
+        active: Annotated[
+            bool | None, strawberry.argument(description="Only active (true) or inactive (false) ones.")
+        ] = None,
+    ) -> Connection[Promotion]:
+        db = info.context.db
+        keyword = admin.promotion_search(search)
+        return await paginate(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            fetch=lambda window: admin.list_promotions(db, window, keyword, active),
+            count=lambda: admin.count_promotions(db, keyword, active),
+            to_node=Promotion.from_row,
+        )
+
+    @strawberry.field(
+        description="Every tax rate, by country then state (the country-wide rate, state `\"\"`, first).",
+        extensions=has_permission("manage_taxes"),
+    )
+    async def tax_rates(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        country: Annotated[
+            str | None, strawberry.argument(description="Only this country's rates (ISO 3166-1 alpha-2, any case).")
+        ] = None,
+    ) -> Connection[TaxRate]:
+        db = info.context.db
+        code = admin.tax_country_filter(country)
+        return await paginate(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            fetch=lambda window: admin.list_tax_rates(db, window, code),
+            count=lambda: admin.count_tax_rates(db, code),
+            to_node=TaxRate.from_row,
+        )
 
 
 def _variant(result: tuple[Any, Any], info: Info) -> ProductVariant:

@@ -1,7 +1,8 @@
 """Permission directives: declared once on a field, printed in the SDL, enforced by the same object.
 
 Usage: `@strawberry.field(extensions=authenticated())`, `has_role("admin", "manager")`,
-`has_permission("manage_products")`. The check raises UNAUTHENTICATED / FORBIDDEN errors.
+`has_permission("manage_products")`, or several at once with `all_of(...)`. The check raises
+UNAUTHENTICATED / FORBIDDEN errors.
 """
 
 from __future__ import annotations
@@ -104,3 +105,9 @@ def has_role(*roles: str) -> list[PermissionExtension]:
 
 def has_permission(*permissions: str) -> list[PermissionExtension]:
     return [PermissionExtension(permissions=[HasPermission(permissions)], use_directives=True)]
+
+
+def all_of(*guards: Guard) -> list[PermissionExtension]:
+    """Several guards on one field, checked in the order given (REST runs them in the same order)
+    and each printed as its directive, e.g. `all_of(HasRole(staff), HasPermission(("manage_roles",)))`."""
+    return [PermissionExtension(permissions=list(guards), use_directives=True)]

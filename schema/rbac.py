@@ -1,8 +1,10 @@
 """Role-based administration: roles, permissions, grants and user roles.
 
-Every field here is behind the documented /admin role gate (admin, manager,
-customer_experience); escalation inside the gate is refused by resolvers/rbac.py with
-OUT_OF_SCOPE_PERMISSION user errors. Rules: docs/rbac.md.
+Every role/permission field is behind the documented /admin role gate (admin, manager,
+customer_experience) and the permission it needs, both declared here and printed in the SDL:
+read_roles to read, manage_roles to change roles and permissions, manage_users to assign
+roles. Escalation inside that is refused by resolvers/rbac.py with OUT_OF_SCOPE_PERMISSION
+user errors. Rules: docs/rbac.md.
 """
 
 from __future__ import annotations
@@ -20,16 +22,30 @@ from resolvers.errors import DomainError
 from schema.auth import User, fetch_user
 from schema.errors import UserError, user_error
 from schema.node import register_node
-from schema.permissions import has_permission, has_role
+from schema.permissions import HasPermission, HasRole, all_of, has_permission
 from schema.types import After, Before, Connection, First, IdArg, Last, Node, paginate
 
 T = TypeVar("T")
 
+READ_ROLES = "read_roles"
 
 
-def staff_gate() -> list[Any]:
-    """The documented /admin gate: one extension instance per field."""
-    return has_role(*STAFF_ROLES)
+def staff_gate(permission: str) -> list[Any]:
+    """The documented /admin role gate, then the permission the operation needs (one extension
+    instance per field). Staff without the permission get FORBIDDEN — REST 403."""
+    return all_of(HasRole(STAFF_ROLES), HasPermission((permission,)))
+
+
+def role_reads() -> list[Any]:
+    return staff_gate(READ_ROLES)
+
+
+def role_changes() -> list[Any]:
+    return staff_gate(rbac.MANAGE_ROLES)
+
+
+def user_role_changes() -> list[Any]:
+    return staff_gate(rbac.MANAGE_USERS)
 
 
 UserIdArg = Annotated[strawberry.ID, strawberry.argument(description="The user's ID.")]
@@ -109,7 +125,8 @@ class UserAccess:
 @strawberry.input(description="A new role; it starts without permissions.")
 class RoleCreateInput:
     name: str = strawberry.field(
-        description="Unique name: a lower-case letter, then lower-case letters, digits or `_` (at most 64)."
+        description="Unique name: an ASCII lower-case letter, then lower-case letters, digits or `_` (at "
+        "most 64; nothing is trimmed). Built-in role names are reserved."
     )
     description: str | None = strawberry.field(default="", description="What the role is for (at most 500).")
 
@@ -133,7 +150,7 @@ class PermissionCreateInput:
 @strawberry.input(description="Changes to a permission; omitted fields stay as they are.")
 class PermissionUpdateInput:
     name: str | None = strawberry.field(
-        default=strawberry.UNSET, description="New unique name (built-in permissions keep theirs)."
+        default=strawberry.UNSET, description="New unique name (built-in permissions cannot be changed)."
     )
     resource: str | None = strawberry.field(default=strawberry.UNSET, description="New resource.")
     action: str | None = strawberry.field(default=strawberry.UNSET, description="New action.")
@@ -210,20 +227,21 @@ async def _access_payload(info: Info, user_id: str) -> UserAccessPayload:
 # --- Relay node lookups: staff only ------------------------------------------------------------------
 
 
-async def _is_staff(info: Info) -> bool:
+async def _may_read_roles(info: Info) -> bool:
+    """The same rule as the `role`/`permission` fields' guards."""
     viewer = await info.context.viewer()
-    return viewer is not None and viewer.has_role(*STAFF_ROLES)
+    return viewer is not None and viewer.has_role(*STAFF_ROLES) and viewer.has_permissions(READ_ROLES)
 
 
 async def fetch_role(info: Info, role_id: str) -> Role | None:
-    if not await _is_staff(info):
+    if not await _may_read_roles(info):
         return None
     rows = await rbac.roles_by_id(info.context.db, [role_id])
     return Role.from_row(rows[0]) if rows[0] is not None else None
 
 
 async def fetch_permission(info: Info, permission_id: str) -> Permission | None:
-    if not await _is_staff(info):
+    if not await _may_read_roles(info):
         return None
     rows = await rbac.permissions_by_id(info.context.db, [permission_id])
     return Permission.from_row(rows[0]) if rows[0] is not None else None
@@ -238,27 +256,27 @@ register_node("perm", fetch_permission)
 
 @strawberry.type
 class RbacQuery:
-    @strawberry.field(description="Every role, by name.", extensions=staff_gate())
+    @strawberry.field(description="Every role, by name.", extensions=role_reads())
     async def roles(self, info: Info) -> list[Role]:
         return [Role.from_row(row) for row in await rbac.list_roles(info.context.db)]
 
-    @strawberry.field(description="A role by ID; null when unknown.", extensions=staff_gate())
+    @strawberry.field(description="A role by ID; null when unknown.", extensions=role_reads())
     async def role(self, info: Info, id: IdArg) -> Role | None:
         rows = await rbac.roles_by_id(info.context.db, [id])
         return Role.from_row(rows[0]) if rows[0] is not None else None
 
-    @strawberry.field(description="Every permission, by name.", extensions=staff_gate())
+    @strawberry.field(description="Every permission, by name.", extensions=role_reads())
     async def permissions(self, info: Info) -> list[Permission]:
         return [Permission.from_row(row) for row in await rbac.list_permissions(info.context.db)]
 
-    @strawberry.field(description="A permission by ID; null when unknown.", extensions=staff_gate())
+    @strawberry.field(description="A permission by ID; null when unknown.", extensions=role_reads())
     async def permission(self, info: Info, id: IdArg) -> Permission | None:
         rows = await rbac.permissions_by_id(info.context.db, [id])
         return Permission.from_row(rows[0]) if rows[0] is not None else None
 
     @strawberry.field(
         description="Roles assigned to a user, by name. NOT_FOUND error when the user does not exist.",
-        extensions=staff_gate(),
+        extensions=role_reads(),
     )
     async def user_roles(self, info: Info, user_id: UserIdArg) -> list[Role]:
         access = await rbac.user_access(info.context.db, user_id)
@@ -269,7 +287,7 @@ class RbacQuery:
     @strawberry.field(
         description="A user's roles (objects and names) and effective permissions; null when the user "
         "does not exist.",
-        extensions=staff_gate(),
+        extensions=role_reads(),
     )
     async def user_access(self, info: Info, user_id: UserIdArg) -> UserAccess | None:
         access = await rbac.user_access(info.context.db, user_id)
@@ -311,7 +329,8 @@ class RbacQuery:
 
 @strawberry.type
 class RbacMutation:
-    @strawberry.mutation(description="Create a role (without permissions).", extensions=staff_gate())
+    @strawberry.mutation(description="Create a role (without permissions). Built-in names are reserved.",
+                         extensions=role_changes())
     async def role_create(self, info: Info, input: RoleCreateInput) -> RolePayload:
         async def work() -> RolePayload:
             role = await rbac.create_role(info.context.db, await caller_id(info), input.name, input.description)
@@ -322,7 +341,7 @@ class RbacMutation:
     @strawberry.mutation(
         description="Rename a role or change its description. Refused (OUT_OF_SCOPE_PERMISSION) when "
         "the role holds permissions you lack, or when renaming a built-in role.",
-        extensions=staff_gate(),
+        extensions=role_changes(),
     )
     async def role_update(self, info: Info, id: RoleIdArg, input: RoleUpdateInput) -> RolePayload:
         async def work() -> RolePayload:
@@ -334,7 +353,7 @@ class RbacMutation:
     @strawberry.mutation(
         description="Delete a role with its grants and assignments. Refused for built-in roles and "
         "for roles holding permissions you lack.",
-        extensions=staff_gate(),
+        extensions=role_changes(),
     )
     async def role_delete(self, info: Info, id: RoleIdArg) -> RoleDeletePayload:
         async def work() -> RoleDeletePayload:
@@ -345,8 +364,8 @@ class RbacMutation:
 
     @strawberry.mutation(
         description="Grant a permission to a role (idempotent). You must hold the permission and every "
-        "permission the role already has.",
-        extensions=staff_gate(),
+        "permission the role already has; the `user` role, which every account holds, holds none.",
+        extensions=role_changes(),
     )
     async def role_permission_grant(
         self, info: Info, role_id: RoleIdArg, permission_id: PermissionIdArg
@@ -360,7 +379,7 @@ class RbacMutation:
     @strawberry.mutation(
         description="Revoke a permission from a role. You must hold every permission the role has; "
         "the admin role keeps all of them.",
-        extensions=staff_gate(),
+        extensions=role_changes(),
     )
     async def role_permission_revoke(
         self, info: Info, role_id: RoleIdArg, permission_id: PermissionIdArg
@@ -372,7 +391,8 @@ class RbacMutation:
         return await attempt(work, lambda errors: RolePayload(role=None, errors=errors))
 
     @strawberry.mutation(
-        description="Create a permission; it is granted to the admin role at once.", extensions=staff_gate()
+        description="Create a permission; it is granted to the admin role at once. Built-in names are "
+        "reserved.", extensions=role_changes()
     )
     async def permission_create(self, info: Info, input: PermissionCreateInput) -> PermissionPayload:
         async def work() -> PermissionPayload:
@@ -382,8 +402,9 @@ class RbacMutation:
         return await attempt(work, lambda errors: PermissionPayload(permission=None, errors=errors))
 
     @strawberry.mutation(
-        description="Change a permission you hold (built-in permissions keep their names).",
-        extensions=staff_gate(),
+        description="Change a permission you hold. Built-in permissions cannot be changed: the code "
+        "enforces them by name and their text says what it does.",
+        extensions=role_changes(),
     )
     async def permission_update(
         self, info: Info, id: PermissionIdArg, input: PermissionUpdateInput
@@ -398,7 +419,7 @@ class RbacMutation:
 
     @strawberry.mutation(
         description="Delete a permission you hold, with its grants (built-in permissions stay).",
-        extensions=staff_gate(),
+        extensions=role_changes(),
     )
     async def permission_delete(self, info: Info, id: PermissionIdArg) -> PermissionDeletePayload:
         async def work() -> PermissionDeletePayload:
@@ -410,7 +431,7 @@ class RbacMutation:
     @strawberry.mutation(
         description="Give a user a role, named by `roleId` or `roleName` (exactly one; idempotent). "
         "Refused when the role holds permissions you lack — for yourself too.",
-        extensions=staff_gate(),
+        extensions=user_role_changes(),
     )
     async def user_role_assign(
         self,
@@ -432,7 +453,7 @@ class RbacMutation:
     @strawberry.mutation(
         description="Take a role from a user. Refused when the role holds permissions you lack, and "
         "for the admin role of the last active admin.",
-        extensions=staff_gate(),
+        extensions=user_role_changes(),
     )
     async def user_role_remove(self, info: Info, user_id: UserIdArg, role_id: RoleIdArg) -> UserAccessPayload:
         async def work() -> UserAccessPayload:
@@ -445,7 +466,7 @@ class RbacMutation:
         description="Activate or deactivate an account. Deactivation takes effect at once (its access tokens "
         "stop working, its refresh tokens are revoked). Refused (OUT_OF_SCOPE_PERMISSION) for accounts "
         "holding permissions you lack and for the last active admin.",
-        extensions=has_permission("manage_users"),
+        extensions=has_permission(rbac.MANAGE_USERS),
     )
     async def user_set_active(
         self,

@@ -16,7 +16,7 @@ from resolvers.errors import DomainError
 from schema.auth import AuthMutation, AuthQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
-from schema.catalog_admin import CatalogAdminMutation
+from schema.catalog_admin import CatalogAdminMutation, CatalogAdminQuery
 from schema.checkout import CheckoutQuery
 from schema.node import fetch_node
 from schema.orders import OrderMutation, OrderQuery
@@ -45,7 +45,8 @@ class NodeQuery:
         return list(await asyncio.gather(*(fetch_node(info, identifier) for identifier in ids)))
 
 
-QUERIES: tuple[type, ...] = (NodeQuery, AuthQuery, CatalogQuery, RbacQuery, CartQuery, OrderQuery, CheckoutQuery)
+QUERIES: tuple[type, ...] = (NodeQuery, AuthQuery, CatalogQuery, RbacQuery, CatalogAdminQuery, CartQuery, OrderQuery,
+                            CheckoutQuery)
 MUTATIONS: tuple[type, ...] = (AuthMutation, RbacMutation, CatalogAdminMutation, CartMutation, OrderMutation)
 
 Query = merge_types("Query", QUERIES)

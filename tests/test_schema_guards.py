@@ -1,5 +1,6 @@
-"""Every mutation (but the public sign-in ones) and every admin query carries a permission
-directive, both on the Strawberry field (where it is enforced) and in the printed SDL."""
+"""Every mutation (but the public sign-in ones) and every admin query carries its permission
+directives, both on the Strawberry field (where they are enforced) and in the printed SDL —
+and what is printed is exactly what is enforced."""
 
 from __future__ import annotations
 
@@ -13,30 +14,36 @@ from schema.root import schema
 PUBLIC_MUTATIONS = {"authRegister", "authLogin", "authRefresh", "authGoogleCallback"}
 GUARD_DIRECTIVES = {"authenticated", "hasRole", "hasPermission"}
 STAFF = ["admin", "manager", "customer_experience"]
+GATE = ("hasRole", STAFF)
 
+
+def needs(*permissions: str) -> tuple[str, list[str]]:
+    return ("hasPermission", list(permissions))
+
+
+# The /admin role gate, then the permission each operation needs (docs/rbac.md).
 ADMIN_QUERIES = {
-    "roles": ("hasRole", STAFF),
-    "role": ("hasRole", STAFF),
-    "permissions": ("hasRole", STAFF),
-    "permission": ("hasRole", STAFF),
-    "userRoles": ("hasRole", STAFF),
-    "userAccess": ("hasRole", STAFF),
-    "users": ("hasPermission", ["manage_users"]),
-    "user": ("hasPermission", ["manage_users"]),
+    **{name: [GATE, needs("read_roles")] for name in (
+        "roles", "role", "permissions", "permission", "userRoles", "userAccess")},
+    "users": [needs("manage_users")],
+    "user": [needs("manage_users")],
+    "promotions": [needs("manage_promotions")],
+    "taxRates": [needs("manage_taxes")],
 }
 
 EXPECTED_MUTATION_GUARDS = {
-    **{name: ("hasRole", STAFF) for name in (
+    **{name: [GATE, needs("manage_roles")] for name in (
         "roleCreate", "roleUpdate", "roleDelete", "rolePermissionGrant", "rolePermissionRevoke",
-        "permissionCreate", "permissionUpdate", "permissionDelete", "userRoleAssign", "userRoleRemove")},
-    "userSetActive": ("hasPermission", ["manage_users"]),
-    **{f"category{verb}": ("hasPermission", ["manage_categories"]) for verb in ("Create", "Update", "Delete")},
-    **{f"brand{verb}": ("hasPermission", ["manage_brands"]) for verb in ("Create", "Update", "Delete")},
-    **{f"product{verb}": ("hasPermission", ["manage_products"]) for verb in ("Create", "Update", "Delete")},
-    **{f"productVariant{verb}": ("hasPermission", ["manage_products"]) for verb in ("Create", "Update", "Delete")},
-    **{f"promotion{verb}": ("hasPermission", ["manage_promotions"]) for verb in ("Create", "Update", "Delete")},
-    **{f"shippingMethod{verb}": ("hasPermission", ["manage_shipping"]) for verb in ("Create", "Update", "Delete")},
-    **{f"taxRate{verb}": ("hasPermission", ["manage_taxes"]) for verb in ("Create", "Update", "Delete")},
+        "permissionCreate", "permissionUpdate", "permissionDelete")},
+    **{name: [GATE, needs("manage_users")] for name in ("userRoleAssign", "userRoleRemove")},
+    "userSetActive": [needs("manage_users")],
+    **{f"category{verb}": [needs("manage_categories")] for verb in ("Create", "Update", "Delete")},
+    **{f"brand{verb}": [needs("manage_brands")] for verb in ("Create", "Update", "Delete")},
+    **{f"product{verb}": [needs("manage_products")] for verb in ("Create", "Update", "Delete")},
+    **{f"productVariant{verb}": [needs("manage_products")] for verb in ("Create", "Update", "Delete")},
+    **{f"promotion{verb}": [needs("manage_promotions")] for verb in ("Create", "Update", "Delete")},
+    **{f"shippingMethod{verb}": [needs("manage_shipping")] for verb in ("Create", "Update", "Delete")},
+    **{f"taxRate{verb}": [needs("manage_taxes")] for verb in ("Create", "Update", "Delete")},
 }
 
 
@@ -48,13 +55,31 @@ def _sdl_fields(type_name: str) -> dict[str, FieldDefinitionNode]:
     raise AssertionError(f"{type_name} not in the SDL")
 
 
-def _sdl_guard(field: FieldDefinitionNode) -> tuple[str, list[str]] | None:
-    for directive in field.directives or ():
-        name = directive.name.value
-        if name in GUARD_DIRECTIVES:
-            values = [value.value for argument in directive.arguments or () for value in argument.value.values]
-            return name, values
-    return None
+def _sdl_guards(field: FieldDefinitionNode) -> list[tuple[str, list[str]]]:
+    """The guard directives printed on a field, in order, with their arguments."""
+    return [
+        (directive.name.value,
+         [value.value for argument in directive.arguments or () for value in argument.value.values])
+        for directive in field.directives or ()
+        if directive.name.value in GUARD_DIRECTIVES
+    ]
+
+
+def _enforced_guards(field: object) -> list[tuple[str, list[str]]]:
+    """What the field's PermissionExtensions check, said the way the SDL prints it."""
+    guards: list[tuple[str, list[str]]] = []
+    for extension in getattr(field, "extensions", []):
+        if not isinstance(extension, PermissionExtension):
+            continue
+        for permission in extension.permissions:
+            directive = getattr(permission, "_schema_directive", None)
+            if isinstance(directive, HasRoleDirective):
+                guards.append(("hasRole", list(directive.roles)))
+            elif isinstance(directive, HasPermissionDirective):
+                guards.append(("hasPermission", list(directive.permissions)))
+            elif isinstance(directive, AuthenticatedDirective):
+                guards.append(("authenticated", []))
+    return guards
 
 
 def _strawberry_fields(type_name: str) -> dict[str, object]:
@@ -80,7 +105,7 @@ def test_every_non_public_mutation_is_guarded_in_code_and_in_the_sdl():
     fields = _strawberry_fields("Mutation")
     assert set(sdl) == set(fields)
     unguarded_in_sdl = sorted(name for name, node in sdl.items()
-                              if name not in PUBLIC_MUTATIONS and _sdl_guard(node) is None)
+                              if name not in PUBLIC_MUTATIONS and not _sdl_guards(node))
     unenforced = sorted(name for name, field in fields.items() if name not in PUBLIC_MUTATIONS and not _enforced(field))
     assert unguarded_in_sdl == []
     assert unenforced == []
@@ -90,18 +115,26 @@ def test_the_public_auth_mutations_exist_and_carry_no_guard():
     sdl = _sdl_fields("Mutation")
     present = PUBLIC_MUTATIONS & set(sdl)
     for name in present:
-        assert _sdl_guard(sdl[name]) is None, name
+        assert _sdl_guards(sdl[name]) == [], name
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_MUTATION_GUARDS))
-def test_admin_mutation_has_its_documented_guard(name):
-    assert _sdl_guard(_sdl_fields("Mutation")[name]) == EXPECTED_MUTATION_GUARDS[name]
+def test_admin_mutation_has_its_documented_guards_printed_as_enforced(name):
+    assert _sdl_guards(_sdl_fields("Mutation")[name]) == EXPECTED_MUTATION_GUARDS[name]
+    assert _enforced_guards(_strawberry_fields("Mutation")[name]) == EXPECTED_MUTATION_GUARDS[name]
 
 
 @pytest.mark.parametrize("name", sorted(ADMIN_QUERIES))
-def test_admin_query_has_its_documented_guard(name):
-    assert _sdl_guard(_sdl_fields("Query")[name]) == ADMIN_QUERIES[name]
-    assert _enforced(_strawberry_fields("Query")[name])
+def test_admin_query_has_its_documented_guards_printed_as_enforced(name):
+    assert _sdl_guards(_sdl_fields("Query")[name]) == ADMIN_QUERIES[name]
+    assert _enforced_guards(_strawberry_fields("Query")[name]) == ADMIN_QUERIES[name]
+
+
+def test_every_printed_guard_is_an_enforced_one():
+    for type_name in ("Query", "Mutation"):
+        sdl = _sdl_fields(type_name)
+        for name, field in _strawberry_fields(type_name).items():
+            assert _sdl_guards(sdl[name]) == _enforced_guards(field), (type_name, name)
 
 
 def test_the_sdl_declares_the_directives():
@@ -110,4 +143,4 @@ def test_the_sdl_declares_the_directives():
     assert "directive @hasRole(roles: [String!]!) on FIELD_DEFINITION" in sdl
     assert "directive @hasPermission(permissions: [String!]!) on FIELD_DEFINITION" in sdl
     assert 'roleCreate(input: RoleCreateInput!): RolePayload! @hasRole(roles: ["admin", "manager", ' \
-           '"customer_experience"])' in sdl
+           '"customer_experience"]) @hasPermission(permissions: ["manage_roles"])' in sdl

@@ -1,7 +1,10 @@
 """Admin routes (ROUTES.md "Admin Routes"): roles, permissions and user roles.
 
 All of them sit behind the schema's role gate (admin, manager, customer_experience: 401
-without a token, 403 for other roles); escalation refusals come back as 403 too.
+without a token, 403 for other roles) and the permission the schema field names — read_roles
+for reads, manage_roles for role and permission changes, manage_users for assignments (403
+"Insufficient permissions" without it, before the body is read). Escalation refusals come
+back as 403 too. The guards are the schema's: nothing here decides who may call what.
 """
 
 from __future__ import annotations
@@ -57,9 +60,9 @@ def admin(method: str, route_path: str, document: str, summary: str, **options: 
 
 ADMIN = [
     # --- roles ---------------------------------------------------------------------------------
-    admin("GET", "/roles", "roles", "List all roles, by name.", respond=Whole()),
+    admin("GET", "/roles", "roles", "List all roles, by name (read_roles).", respond=Whole()),
     admin(
-        "POST", "/roles", "role_create", "Create a role (without permissions).",
+        "POST", "/roles", "role_create", "Create a role (without permissions; manage_roles).",
         body=ROLE_BODY, respond=Payload("result", status=201), errors=(400, 409),
     ),
     admin(
@@ -68,12 +71,13 @@ ADMIN = [
     ),
     admin(
         "PUT", "/roles/{id}", "role_update",
-        "Rename a role or change its description (only roles holding nothing beyond your permissions).",
+        "Rename a role or change its description (manage_roles; only roles holding nothing beyond your "
+        "permissions).",
         variables=path("id"), body=ROLE_BODY, respond=Payload("result"), errors=(400, 404, 409),
     ),
     admin(
         "DELETE", "/roles/{id}", "role_delete",
-        "Delete a role with its grants and assignments (not built-in roles).",
+        "Delete a role with its grants and assignments (manage_roles; not built-in roles).",
         variables=path("id"), respond=Payload("result", status=204), errors=(404,),
     ),
     admin(
@@ -82,13 +86,13 @@ ADMIN = [
     ),
     admin(
         "POST", "/roles/{id}/permissions", "role_permission_grant",
-        "Grant a permission you hold to a role (idempotent).",
+        "Grant a permission you hold to a role (manage_roles; idempotent; never to `user`).",
         variables=path("id"), body=Body({"permission_id": "permissionId"}),
         respond=Payload("result", message="Permission granted successfully"), errors=(400, 404),
     ),
     admin(
         "DELETE", "/roles/{id}/permissions/{permId}", "role_permission_revoke",
-        "Revoke a permission from a role.",
+        "Revoke a permission from a role (manage_roles).",
         variables=path("id", "permId", rename={"permId": "permissionId"}),
         respond=Payload("result", status=204), errors=(404,),
     ),
@@ -96,7 +100,7 @@ ADMIN = [
     admin("GET", "/permissions", "permissions", "List all permissions, by name.", respond=Whole()),
     admin(
         "POST", "/permissions", "permission_create",
-        "Create a permission (granted to the admin role at once).",
+        "Create a permission (manage_roles; granted to the admin role at once).",
         body=PERMISSION_BODY, respond=Payload("result", status=201), errors=(400, 409),
     ),
     admin(
@@ -104,12 +108,13 @@ ADMIN = [
         variables=path("id"), respond=Wrapped("permission", "Permission not found"), errors=(404,),
     ),
     admin(
-        "PUT", "/permissions/{id}", "permission_update", "Change a permission you hold.",
+        "PUT", "/permissions/{id}", "permission_update",
+        "Change a permission you hold (manage_roles; not built-in ones).",
         variables=path("id"), body=PERMISSION_BODY, respond=Payload("result"), errors=(400, 404, 409),
     ),
     admin(
         "DELETE", "/permissions/{id}", "permission_delete",
-        "Delete a permission you hold, with its grants (not built-in permissions).",
+        "Delete a permission you hold, with its grants (manage_roles; not built-in permissions).",
         variables=path("id"), respond=Payload("result", status=204), errors=(404,),
     ),
     # --- user roles ----------------------------------------------------------------------------------
@@ -119,12 +124,12 @@ ADMIN = [
     ),
     admin(
         "POST", "/users/{id}/roles", "user_role_assign",
-        "Assign a role to a user by `role_id` or `role_name` (idempotent).",
+        "Assign a role within your permissions to a user by `role_id` or `role_name` (manage_users; idempotent).",
         variables=path("id"), body=Body({"role_id": "roleId", "role_name": "roleName"}),
         respond=Payload("result", message="Role assigned successfully"), errors=(400, 404),
     ),
     admin(
-        "DELETE", "/users/{id}/roles/{roleId}", "user_role_remove", "Remove a role from a user.",
+        "DELETE", "/users/{id}/roles/{roleId}", "user_role_remove", "Remove a role from a user (manage_users).",
         variables=path("id", "roleId"), respond=Payload("result", status=204), errors=(404,),
     ),
 ]
