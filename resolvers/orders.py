@@ -2,10 +2,11 @@
 
 Checkout (`create_order`) re-prices the cart, writes the order, its items and promotion
 redemptions, empties the cart, and only then touches the hot rows — stock (`UPDATE … SET stock
-= stock - :q WHERE id = :id AND stock >= :q`) and promotion usage counters (`… WHERE usage_limit
-IS NULL OR usage_count < usage_limit`) — in a fixed order (products, variants, promotions, each
-by id) so concurrent checkouts never deadlock and hold those row locks only until commit. A
-row count of 0 raises, which rolls the whole transaction back: nothing is half-written.
+= stock - :q WHERE id = :id AND stock >= :q` and the product still ACTIVE) and promotion usage
+counters (`… WHERE usage_limit IS NULL OR usage_count < usage_limit`) — in a fixed order
+(products, variants, promotions, each by id) so concurrent checkouts never deadlock and hold
+those row locks only until commit. A row count of 0 raises, which rolls the whole transaction
+back: nothing is half-written.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from db.models import (
     OrderItem,
     OrderStatus,
     Product,
+    ProductStatus,
     ProductVariant,
     Promotion,
     PromotionRedemption,
@@ -58,6 +60,7 @@ MAX_PAYMENT_METHOD_ID = 128
 MAX_IDEMPOTENCY_KEY = 255
 # Amounts stay exact in JavaScript clients (and far below BIGINT).
 MAX_ORDER_TOTAL = 2**53 - 1
+_ACTIVE = ProductStatus.ACTIVE.value
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELED}),
@@ -104,6 +107,26 @@ def _check_text(value: str, limit: int, label: str, field: Sequence[str]) -> str
     return value
 
 
+def _shipping_method_id(value: str | None) -> str | None:
+    # Only null (or absent) means "no shipping": a blank id is a mistake, not a choice.
+    if value is None:
+        return None
+    method = value.strip()
+    if not method:
+        raise Invalid(
+            "Shipping method ID must not be blank: give one of shippingMethods, or null for no shipping",
+            ["input", "shippingMethodId"],
+        )
+    return method
+
+
+def check_order_id(order_id: str) -> str:
+    # REST serves `/orders/` (an empty id) through the detail document: ROUTES.md's 400.
+    if not order_id.strip():
+        raise Invalid("Order ID is required", ["id"])
+    return order_id
+
+
 def order_request(
     *,
     shipping_address: Mapping[str, Any],
@@ -126,7 +149,6 @@ def order_request(
                 f"The idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
                 ["input", "idempotencyKey"],
             )
-    method = (shipping_method_id or "").strip() or None
     return OrderRequest(
         shipping_address=shipping,
         billing_address=billing,
@@ -134,7 +156,7 @@ def order_request(
             (payment_method_id or "").strip(), MAX_PAYMENT_METHOD_ID, "The payment method ID", ["input", "paymentMethodId"]
         ),
         promotion_codes=tuple(pricing.normalise_codes(promotion_codes)),
-        shipping_method_id=method,
+        shipping_method_id=_shipping_method_id(shipping_method_id),
         notes=_check_text((notes or "").strip(), MAX_NOTES, "Notes", ["input", "notes"]),
         idempotency_key=key,
     )
@@ -200,7 +222,7 @@ def _check_lines(lines: Sequence[CartLine]) -> str:
     currency = lines[0].currency
     for line in lines:
         if not line.active:
-            raise Invalid(f"'{line.name}' is no longer available; remove it from the cart")
+            raise _withdrawn(line)
         if line.currency != currency:
             raise Invalid("The cart mixes currencies; an order has one currency")
         if line.quantity > line.available:
@@ -212,18 +234,40 @@ def _out_of_stock(line: CartLine) -> DomainError:
     return DomainError("OUT_OF_STOCK", f"Not enough stock for '{line.name}'")
 
 
+def _withdrawn(line: CartLine) -> DomainError:
+    return Invalid(f"'{line.name}' is no longer available; remove it from the cart")
+
+
+def _take_stock(line: CartLine) -> Any:
+    """`UPDATE … SET stock = stock - :q` guarded by everything a sale needs, in one condition:
+    enough stock and an ACTIVE product (the variant's parent for a variant line), so a product
+    withdrawn after the cart was read is not sold."""
+    if line.variant_id is None:
+        return (
+            update(products)
+            .where(products.c.id == line.product_id, products.c.status == _ACTIVE, products.c.stock >= line.quantity)
+            .values(stock=products.c.stock - line.quantity)
+        )
+    parent_active = select(products.c.id).where(products.c.id == line.product_id, products.c.status == _ACTIVE).exists()
+    return (
+        update(variants)
+        .where(variants.c.id == line.variant_id, variants.c.product_id == line.product_id, parent_active,
+               variants.c.stock >= line.quantity)
+        .values(stock=variants.c.stock - line.quantity)
+    )
+
+
 async def _reserve_stock(session: Any, lines: Sequence[CartLine]) -> None:
     """Decrement stock, never below zero: products then variants, each by id (lock order)."""
     ordered = sorted(lines, key=lambda line: (line.variant_id is not None, line.variant_id or line.product_id))
     for line in ordered:
-        table, row_id = (variants, line.variant_id) if line.variant_id else (products, line.product_id)
-        result = await session.execute(
-            update(table)
-            .where(table.c.id == row_id, table.c.stock >= line.quantity)
-            .values(stock=table.c.stock - line.quantity)
-        )
+        result = await session.execute(_take_stock(line))
         if result.rowcount != 1:
-            raise _out_of_stock(line)
+            # Rare path (the transaction rolls back): say which condition failed.
+            status = (
+                await session.execute(select(products.c.status).where(products.c.id == line.product_id))
+            ).scalar()
+            raise _withdrawn(line) if status != _ACTIVE else _out_of_stock(line)
 
 
 async def _redeem_promotions(session: Any, applied: Sequence[pricing.AppliedPromotion]) -> None:
@@ -404,6 +448,10 @@ def check_transition(current: str, target: str) -> None:
 
 
 async def _restore_stock(session: Any, order_id: str) -> None:
+    """Put a canceled order's units back: each line on its variant, or on its product when it
+    had none. That a NULL variant_id means "the product itself" holds because a variant (or a
+    product) that appears in orders cannot be deleted (catalog_admin), so the foreign key's
+    ON DELETE SET NULL never turns a variant line into a product line."""
     items = (
         await session.execute(
             select(order_items.c.product_id, order_items.c.variant_id, order_items.c.quantity).where(
@@ -420,6 +468,7 @@ async def _restore_stock(session: Any, order_id: str) -> None:
 
 async def update_status(db: Database, order_id: str, target: str, now: dt.datetime) -> Any:
     """Move an order along the workflow; canceling puts its units back in stock (once)."""
+    check_order_id(order_id)
     async with db.transaction() as session:
         current = (await session.execute(select(orders.c.status).where(orders.c.id == order_id))).first()
         if current is None:

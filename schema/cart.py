@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import cart
-from resolvers.cart import MAX_QUANTITY, CartLine, CartView
+from resolvers.cart import MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTES_DEPTH, MAX_QUANTITY, CartLine, CartView
 from resolvers.errors import DomainError
 from schema.catalog import Product, ProductVariant
 from schema.errors import UserError, user_error
@@ -107,7 +107,8 @@ class CartItemAddInput:
         f"is already in the cart (the line stays at most {MAX_QUANTITY}).",
     )
     attributes: JSON | None = strawberry.field(
-        default=None, description="Free-form choices (a JSON object of at most 4 KB); replace the line's when given."
+        default=None, description=f"Free-form choices: a JSON object of at most {MAX_ATTRIBUTES_BYTES} bytes, "
+        f"objects and arrays nested at most {MAX_ATTRIBUTES_DEPTH} levels deep; replace the line's when given."
     )
 
 
@@ -145,7 +146,8 @@ class CartMutation:
             quantity=input.quantity, attributes=input.attributes,
         ))
 
-    @strawberry.mutation(description="Set the quantity of one of the user's cart lines.",
+    @strawberry.mutation(description="Set the quantity of one of the user's cart lines (NOT_FOUND for "
+                         "another user's line; INVALID for a blank ID).",
                          extensions=authenticated())
     async def cart_item_update(self, info: Info, id: IdArg, quantity: QuantityArg) -> CartPayload:
         db, now = info.context.db, info.context.now
@@ -153,7 +155,8 @@ class CartMutation:
             info, lambda user_id: cart.update_item(db, user_id, now, item_id=id, quantity=quantity)
         )
 
-    @strawberry.mutation(description="Remove one of the user's cart lines.", extensions=authenticated())
+    @strawberry.mutation(description="Remove one of the user's cart lines (NOT_FOUND for another user's "
+                         "line; INVALID for a blank ID).", extensions=authenticated())
     async def cart_item_remove(self, info: Info, id: IdArg) -> CartPayload:
         db, now = info.context.db, info.context.now
         return await _cart_change(info, lambda user_id: cart.remove_item(db, user_id, now, item_id=id))

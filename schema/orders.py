@@ -15,7 +15,7 @@ from resolvers.errors import DomainError, forbidden
 from schema.catalog import Product, ProductVariant
 from schema.errors import UserError, user_error
 from schema.node import register_node
-from schema.permissions import authenticated, has_permission
+from schema.permissions import authenticated, has_permission, has_role
 from schema.types import After, Before, Connection, First, IdArg, Last, Money, Node, paginate
 
 FORBIDDEN_ORDER = "You don't have permission to view this order"
@@ -189,7 +189,8 @@ class OrderCreateInput:
         "order). An unknown or unusable code refuses the order (PROMOTION_INVALID)."
     )
     shipping_method_id: strawberry.ID | None = strawberry.field(
-        default=None, description="One of `shippingMethods`; unknown → INVALID. Null: no shipping charged."
+        default=None, description="One of `shippingMethods`; unknown, inactive or blank → INVALID. "
+        "Null or absent: no shipping charged."
     )
     notes: str | None = strawberry.field(default=None, description="Notes for the order (at most 2000 characters).")
     idempotency_key: str | None = strawberry.field(
@@ -200,13 +201,16 @@ class OrderCreateInput:
 
 
 async def can_view_order(info: Info, row: Any) -> bool:
-    """The owner, staff roles, and anyone granted read_orders."""
+    """ROUTES.md's rule, exactly: the owner, or a user with the admin, manager or
+    customer_experience role (docs/orders.md)."""
     viewer = await info.context.require_viewer()
-    return (
-        row.user_id == viewer.user_id
-        or viewer.has_role(*STAFF_ROLES)
-        or viewer.has_permissions("read_orders")
-    )
+    return row.user_id == viewer.user_id or viewer.has_role(*STAFF_ROLES)
+
+
+def order_staff_gate() -> list[Any]:
+    """Who moves orders: a staff role (the payload shows the order, which only its owner and
+    staff may see) holding manage_orders (admin and manager by default; not customer_experience)."""
+    return [*has_role(*STAFF_ROLES), *has_permission("manage_orders")]
 
 
 async def fetch_order(info: Info, order_id: str) -> Order | None:
@@ -244,9 +248,11 @@ class OrderQuery:
         )
 
     @strawberry.field(description="An order by ID, for its owner or staff (admin, manager, "
-                      "customer_experience); FORBIDDEN for anyone else; null when unknown.",
+                      "customer_experience); FORBIDDEN for anyone else; null when unknown; "
+                      "INVALID for a blank ID.",
                       extensions=authenticated())
     async def order(self, info: Info, id: IdArg) -> Order | None:
+        orders.check_order_id(id)
         row = await orders.order_by_id(info.context.db, id)
         if row is None:
             return None
@@ -283,9 +289,10 @@ class OrderMutation:
             info.context.response_headers["Idempotent-Replayed"] = "true"
         return OrderPayload(order=Order.from_row(placed.order), errors=[])
 
-    @strawberry.mutation(description="Move an order to another status (staff). Moves outside the workflow "
-                         "→ INVALID_TRANSITION; canceling puts the units back in stock.",
-                         extensions=has_permission("manage_orders"))
+    @strawberry.mutation(description="Move an order to another status: staff (admin, manager, "
+                         "customer_experience) holding manage_orders. Moves outside the workflow "
+                         "→ INVALID_TRANSITION; canceling puts the units back in stock (once).",
+                         extensions=order_staff_gate())
     async def order_status_update(
         self,
         info: Info,

@@ -35,7 +35,7 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, request_id, extras, exception."""
+    """One JSON object per line: ts, level, logger, message, pid, request_id, extras, exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -43,6 +43,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            # Which worker process wrote it (several serve one port).
+            "pid": record.process,
         }
         request_id = getattr(record, "request_id", "-")
         if request_id and request_id != "-":

@@ -33,7 +33,7 @@ def test_openapi_lists_every_route_with_its_method(fresh_database_url):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["openapi"].startswith("3.1")
-    for route in ROUTES:
+    for route in (route for route in ROUTES if route.listed):  # unlisted: empty-id twins of a path
         operation = document["paths"][route.path][route.method.lower()]
         assert operation["responses"], route.path
     assert "/health" in document["paths"]

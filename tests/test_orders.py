@@ -9,12 +9,14 @@ import secrets
 import string
 
 import pytest
+from graphql import ObjectTypeDefinitionNode, parse
 from sqlalchemy import func, select
 
 from db.models import Order
 from tests.factories import unique
 from tests.support.api import Api, error_codes
-from tests.support.shop import ORDER_CREATE, add_to_cart, address, buy, checkout, graphql_address
+from tests.support.server import run_cli
+from tests.support.shop import ORDER_CREATE, add_to_cart, address, buy, checkout, graphql_address, trigger_on_insert
 
 ORDER_FIELDS = {
     "id", "order_number", "user_id", "status", "items", "shipping_address", "billing_address", "subtotal",
@@ -146,6 +148,19 @@ def test_shipping_is_free_when_the_discounted_subtotal_reaches_the_threshold(api
 def test_no_shipping_method_charges_no_shipping(api: Api, factory, user):
     order = buy(api, user["token"], factory.product(base_price_amount=100)["id"])
     assert order["shipping_total"] == usd(0)
+    order = buy(api, user["token"], factory.product(base_price_amount=100)["id"], shipping_method_id=None)
+    assert order["shipping_total"] == usd(0)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_shipping_method_is_refused_not_taken_for_none(api: Api, factory, user, blank):
+    product = factory.product(stock=5)
+    add_to_cart(api, user["token"], product["id"])
+    assert_error(checkout(api, user["token"], shipping_method_id=blank), 400, "bad_request", "shipping method")
+    assert factory.product_stock(product["id"]) == 5 and order_count(factory, user["id"]) == 0
+    variables = {"input": {"shippingAddress": graphql_address(), "shippingMethodId": blank}}
+    [error] = api.data(ORDER_CREATE, variables, token=user["token"])["orderCreate"]["errors"]
+    assert error["code"] == "INVALID" and error["field"] == ["input", "shippingMethodId"]
 
 
 def test_tax_falls_back_to_the_country_rate_then_zero(api: Api, factory, user):
@@ -177,6 +192,35 @@ def test_order_numbers_are_unique(api: Api, factory, user):
     product = factory.product(stock=50)
     numbers = {buy(api, user["token"], product["id"])["order_number"] for _ in range(5)}
     assert len(numbers) == 5
+
+
+TWIN_COLUMNS = ("status, currency, subtotal_amount, discount_total_amount, tax_total_amount, shipping_total_amount, "
+                "total_amount, shipping_address, billing_address, payment_method_id, shipping_method_id, "
+                "promotion_codes, notes, created_at, updated_at")
+
+
+def test_an_order_number_collision_is_retried_with_a_new_number(api: Api, factory, user):
+    product = factory.product(stock=5)
+    add_to_cart(api, user["token"], product["id"], 2)
+    owner = factory.user()
+    # Just before each of the checkout's first two INSERTs, another order takes the very number
+    # that INSERT carries: two real collisions on the unique order number.
+    twin = ", ".join(f"NEW.{column.strip()}" for column in TWIN_COLUMNS.split(","))
+    with trigger_on_insert(
+        factory, "orders", before=True,
+        when=f"NEW.user_id = '{user['id']}' AND (SELECT count(*) FROM orders WHERE user_id = '{owner['id']}') < 2",
+        then=f"INSERT INTO orders (id, order_number, user_id, {TWIN_COLUMNS}) "
+             f"VALUES ('twin_' || NEW.order_number, NEW.order_number, '{owner['id']}', {twin})",
+    ):
+        response = checkout(api, user["token"])
+    assert response.status_code == 201, response.text
+    order = response.json()["data"]
+    taken = {row[0] for row in factory.execute(select(Order.order_number).where(Order.user_id == owner["id"]))}
+    assert len(taken) == 2 and all(re.fullmatch(r"ORD-[A-Z0-9]{8}", number) for number in taken)
+    assert re.fullmatch(r"ORD-[A-Z0-9]{8}", order["order_number"]) and order["order_number"] not in taken
+    assert order_count(factory, user["id"]) == 1
+    assert [item["quantity"] for item in order["items"]] == [2]
+    assert factory.product_stock(product["id"]) == 3
 
 
 # --- POST /orders: refusals leave everything unchanged ----------------------------------------------
@@ -298,6 +342,27 @@ def test_a_product_withdrawn_since_adding_refuses_the_order(api: Api, factory, u
     add_to_cart(api, user["token"], product["id"])
     factory.set_product(product["id"], status="ARCHIVED")
     assert_error(checkout(api, user["token"]), 400, "bad_request", "no longer available")
+
+
+@pytest.mark.parametrize("line", ["product", "variant"])
+def test_a_product_withdrawn_during_the_checkout_is_not_sold(api: Api, factory, user, line):
+    product = factory.product(stock=5)
+    variant = factory.variant(product["id"], stock=5)
+    other = factory.product(stock=5)
+    add_to_cart(api, user["token"], other["id"], 1)
+    add_to_cart(api, user["token"], product["id"], 1, variant_id=variant["id"] if line == "variant" else None)
+    # The product is archived after the cart was read and checked, before the stock is taken:
+    # when the checkout writes its order lines (a trigger does it inside that transaction).
+    with trigger_on_insert(factory, "order_items", when=f"NEW.product_id = '{product['id']}'",
+                           then=f"UPDATE products SET status = 'ARCHIVED' WHERE id = '{product['id']}'"):
+        response = checkout(api, user["token"])
+    assert_error(response, 400, "bad_request", "no longer available")
+    # All rolled back, the archiving included.
+    assert order_count(factory, user["id"]) == 0
+    assert (factory.product_stock(product["id"]), factory.variant_stock(variant["id"])) == (5, 5)
+    assert factory.product_stock(other["id"]) == 5
+    assert len(api.get("/api/v1/cart", token=user["token"]).json()["data"]["items"]) == 2
+    assert checkout(api, user["token"]).status_code == 201
 
 
 # --- idempotency ------------------------------------------------------------------------------------
@@ -457,6 +522,32 @@ def test_unknown_order_is_not_found(api: Api, user):
 
 def test_order_detail_requires_authentication(api: Api):
     assert_error(api.get("/api/v1/orders/ord_x"), 401, "unauthorized")
+    assert_error(api.get("/api/v1/orders/"), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/", "/api/v1/orders/%20"])
+def test_order_detail_without_an_id_is_a_bad_request(api: Api, factory, user, path):
+    buy(api, user["token"], factory.product()["id"])
+    assert_error(api.get(path, token=user["token"]), 400, "bad_request", "order id is required")
+    body = api.graphql('{ order(id: "") { id } }', token=user["token"])
+    assert error_codes(body) == ["INVALID"] and body["errors"][0]["message"] == "Order ID is required"
+
+
+def test_checkout_still_works_with_a_trailing_slash(api: Api, factory, user):
+    add_to_cart(api, user["token"], factory.product()["id"])
+    response = api.post("/api/v1/orders/", token=user["token"], json={"shipping_address": address()})
+    assert response.status_code == 201, response.text
+    assert order_count(factory, user["id"]) == 1
+
+
+def test_order_detail_is_not_widened_by_the_read_orders_permission(api: Api, factory, user):
+    # ROUTES.md: the owner or the admin, manager and customer_experience roles; anyone else → 403.
+    order = buy(api, user["token"], factory.product()["id"])
+    auditor = factory.user(roles=("user", factory.role(permissions=("read_orders",))["name"]))
+    assert_error(api.get(f"/api/v1/orders/{order['id']}", token=auditor["token"]), 403, "forbidden")
+    body = api.graphql("query($id: ID!) { order(id: $id) { id } node(id: $id) { id } }", {"id": order["id"]},
+                       token=auditor["token"])
+    assert error_codes(body) == ["FORBIDDEN"]
 
 
 # --- status workflow --------------------------------------------------------------------------------
@@ -512,6 +603,23 @@ def test_canceling_restores_the_stock_once(api: Api, factory, user):
     assert (factory.product_stock(product["id"]), factory.variant_stock(variant["id"])) == (10, 5)
 
 
+def test_canceling_after_a_variant_delete_attempt_restores_the_variant_not_the_product(api: Api, factory, user):
+    manager = factory.user(roles=("manager",))
+    product = factory.product(stock=10)
+    ordered, unordered = factory.variant(product["id"], stock=5), factory.variant(product["id"], stock=5)
+    add_to_cart(api, user["token"], product["id"], 2, variant_id=ordered["id"])
+    order = checkout(api, user["token"]).json()["data"]
+    delete = 'mutation($id: ID!) { productVariantDelete(id: $id) { deletedId errors { code message field } } }'
+    refused = api.data(delete, {"id": ordered["id"]}, token=manager["token"])["productVariantDelete"]
+    assert refused["deletedId"] is None
+    assert refused["errors"][0]["code"] == "INVALID" and "appears in orders" in refused["errors"][0]["message"]
+    assert move(api, manager["token"], order["id"], "CANCELED")["errors"] == []
+    # The units go back to the variant they came from; the product's own stock is untouched.
+    assert (factory.product_stock(product["id"]), factory.variant_stock(ordered["id"])) == (10, 5)
+    deleted = api.data(delete, {"id": unordered["id"]}, token=manager["token"])["productVariantDelete"]
+    assert deleted == {"deletedId": unordered["id"], "errors": []}
+
+
 def test_status_updates_need_manage_orders(api: Api, factory, user):
     order = buy(api, user["token"], factory.product()["id"])
     for token in (user["token"], factory.user(roles=("customer_experience",))["token"]):
@@ -520,6 +628,34 @@ def test_status_updates_need_manage_orders(api: Api, factory, user):
     body = api.graphql(STATUS_UPDATE, {"id": order["id"], "status": "PAID"})
     assert error_codes(body) == ["UNAUTHENTICATED"]
     assert api.get(f"/api/v1/orders/{order['id']}", token=user["token"]).json()["data"]["status"] == "pending"
+
+
+def test_status_updates_need_a_staff_role_as_well_as_manage_orders(api: Api, factory, user):
+    order = buy(api, user["token"], factory.product()["id"])
+    mover = factory.user(roles=("user", factory.role(permissions=("manage_orders",))["name"]))
+    body = api.graphql(STATUS_UPDATE, {"id": order["id"], "status": "PAID"}, token=mover["token"])
+    assert error_codes(body) == ["FORBIDDEN"]
+    assert api.get(f"/api/v1/orders/{order['id']}", token=user["token"]).json()["data"]["status"] == "pending"
+
+
+def sdl_directives(sdl: str, type_name: str, field_name: str) -> list[tuple[str, list[str]]]:
+    """The directives on a field of the exported SDL, as (name, [argument values])."""
+    for definition in parse(sdl).definitions:
+        if isinstance(definition, ObjectTypeDefinitionNode) and definition.name.value == type_name:
+            [field] = [f for f in definition.fields if f.name.value == field_name]
+            return [(d.name.value, [v.value for a in d.arguments or () for v in a.value.values])
+                    for d in field.directives or ()]
+    raise AssertionError(f"{type_name} not in the SDL")
+
+
+def test_the_exported_sdl_shows_who_may_view_and_move_orders(backend):
+    exported = run_cli(backend.database_url, "export-schema")
+    assert exported.returncode == 0, exported.stderr
+    assert sdl_directives(exported.stdout, "Mutation", "orderStatusUpdate") == [
+        ("hasRole", ["admin", "manager", "customer_experience"]), ("hasPermission", ["manage_orders"]),
+    ]
+    # Who sees an order is decided per order (owner or staff role) once signed in.
+    assert sdl_directives(exported.stdout, "Query", "order") == [("authenticated", [])]
 
 
 def test_status_update_of_an_unknown_order_is_not_found(api: Api, factory):
@@ -532,31 +668,35 @@ def test_status_update_of_an_unknown_order_is_not_found(api: Api, factory):
 # --- GraphQL reads and dataloaders -------------------------------------------------------------------
 
 ORDERS_DEEP = """
-{ orders(first: 50) { totalCount nodes { id orderNumber status items { sku product { id brand { name } } } } } }
+{ orders(first: 50) { totalCount nodes { id orderNumber status
+    items { sku product { id brand { name } } variant { id sku productId price { amount } } } } } }
 """
 
 
-def test_order_items_products_and_brands_load_in_constant_statements(api: Api, factory):
-    def statements(orders: int) -> tuple[int, dict]:
+def test_order_items_products_variants_and_brands_load_in_constant_statements(api: Api, factory):
+    def statements(orders: int) -> int:
         user = factory.user()
-        for index in range(orders):
-            brand = factory.brand()
-            a = factory.product(brand_id=brand["id"], stock=10)
+        for _ in range(orders):
+            a = factory.product(brand_id=factory.brand()["id"], stock=10)
             b = factory.product(brand_id=factory.brand()["id"], stock=10)
+            variant = factory.variant(b["id"], stock=10)
             add_to_cart(api, user["token"], a["id"])
-            add_to_cart(api, user["token"], b["id"], 2)
+            add_to_cart(api, user["token"], b["id"], 2, variant_id=variant["id"])
             assert checkout(api, user["token"]).status_code == 201
         response = api.graphql_response(ORDERS_DEEP, token=user["token"])
         body = response.json()
         assert "errors" not in body, body
-        assert body["data"]["orders"]["totalCount"] == orders
-        assert all(len(order["items"]) == 2 and order["items"][0]["product"]["brand"]["name"]
-                   for order in body["data"]["orders"]["nodes"])
-        return int(response.headers["x-sql-statements"]), body
+        nodes = body["data"]["orders"]["nodes"]
+        assert body["data"]["orders"]["totalCount"] == len(nodes) == orders
+        for order in nodes:
+            plain, with_variant = sorted(order["items"], key=lambda item: item["variant"] is not None)
+            assert plain["variant"] is None and plain["product"]["brand"]["name"]
+            assert with_variant["variant"]["sku"] == with_variant["sku"]
+            assert with_variant["variant"]["productId"] == with_variant["product"]["id"]
+        return int(response.headers["x-sql-statements"])
 
-    few, _ = statements(2)
-    many, _ = statements(12)
-    assert few == many
+    counts = {orders: statements(orders) for orders in (1, 4, 15)}
+    assert len(set(counts.values())) == 1, counts
 
 
 def test_graphql_order_and_node_for_the_owner(api: Api, factory, user):

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from rest_compat.route import Body, Payload, Route, Single, path
+from dataclasses import replace
+
+from rest_compat.route import Body, Payload, Route, Single, blank, path
+
+QUANTITY = Body({"quantity": "quantity"})
+
+ITEM_ADD = Route(
+    "POST", "/api/v1/cart/items", "cart/item_add",
+    "Add a product (or variant) to the cart; adds to the line when already there. "
+    "Quantity 1-99 per line, at most 100 lines; the stock must cover it. `attributes`: a JSON "
+    "object of at most 4 KB nesting at most 16 levels.",
+    body=Body({"product_id": "productId", "variant_id": "variantId", "quantity": "quantity",
+               "attributes": "attributes"}, into="input"),
+    respond=Payload("result", key="cart"),
+    errors=(400,),
+    tag="cart",
+)
 
 CART = [
     Route(
@@ -11,21 +27,12 @@ CART = [
         respond=Single("cart", "Cart not found"),
         tag="cart",
     ),
-    Route(
-        "POST", "/api/v1/cart/items", "cart/item_add",
-        "Add a product (or variant) to the cart; adds to the line when already there. "
-        "Quantity 1-99 per line; the stock must cover it.",
-        body=Body({"product_id": "productId", "variant_id": "variantId", "quantity": "quantity",
-                   "attributes": "attributes"}, into="input"),
-        respond=Payload("result", key="cart"),
-        errors=(400,),
-        tag="cart",
-    ),
+    ITEM_ADD,
     Route(
         "PATCH", "/api/v1/cart/items/{id}", "cart/item_update",
         "Set the quantity (1-99) of one of the user's cart items.",
         variables=path("id"),
-        body=Body({"quantity": "quantity"}),
+        body=QUANTITY,
         respond=Payload("result", key="cart"),
         errors=(400, 404),
         tag="cart",
@@ -35,9 +42,32 @@ CART = [
         "Remove one of the user's cart items.",
         variables=path("id"),
         respond=Payload("result", key="cart"),
-        errors=(404,),
+        errors=(400, 404),
         tag="cart",
     ),
+    # ROUTES.md's "400 - Item ID is required": the item path with the id left out runs the same
+    # documents with an empty id, which the resolver refuses (rather than a redirect and a 405).
+    # Adding keeps working at that path too, as it did through the trailing-slash redirect.
+    Route(
+        "PATCH", "/api/v1/cart/items/", "cart/item_update",
+        "400 Item ID is required.",
+        variables=blank("id"),
+        body=QUANTITY,
+        respond=Payload("result", key="cart"),
+        errors=(400,),
+        tag="cart",
+        listed=False,
+    ),
+    Route(
+        "DELETE", "/api/v1/cart/items/", "cart/item_remove",
+        "400 Item ID is required.",
+        variables=blank("id"),
+        respond=Payload("result", key="cart"),
+        errors=(400,),
+        tag="cart",
+        listed=False,
+    ),
+    replace(ITEM_ADD, path="/api/v1/cart/items/", listed=False),
     Route(
         "DELETE", "/api/v1/cart", "cart/clear",
         "Remove every item from the cart.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rest_compat.route import (
@@ -14,6 +14,7 @@ from rest_compat.route import (
     RestRequest,
     Route,
     Single,
+    blank,
     paged,
     path,
 )
@@ -45,29 +46,32 @@ class CheckoutBody(Body):
         return variables
 
 
+CREATE = Route(
+    "POST", "/api/v1/orders", "orders/create",
+    "Place an order from the cart (re-priced; promotions, tax by the shipping address, shipping; "
+    "rules in docs/orders.md). "
+    "Send an `Idempotency-Key` header to make retries safe: the same key returns the same order "
+    "(409 when reused for a different request).",
+    body=CheckoutBody({
+        "shipping_address": "shippingAddress",
+        "billing_address": "billingAddress",
+        "payment_method_id": "paymentMethodId",
+        "promotion_codes": "promotionCodes",
+        "shipping_method_id": "shippingMethodId",
+        "notes": "notes",
+    }, into="input", nested={"shipping_address": ADDRESS_FIELDS, "billing_address": ADDRESS_FIELDS}),
+    respond=Payload("result", key="order", status=201),
+    header_params=(QueryParam(
+        "Idempotency-Key",
+        "1-255 printable ASCII characters: a repeated request with the same key returns the same order.",
+        {"type": "string", "minLength": 1, "maxLength": 255},
+    ),),
+    errors=(400, 409),
+    tag="orders",
+)
+
 ORDERS = [
-    Route(
-        "POST", "/api/v1/orders", "orders/create",
-        "Place an order from the cart (re-priced; promotions, tax by the shipping address, shipping). "
-        "Send an `Idempotency-Key` header to make retries safe: the same key returns the same order "
-        "(409 when reused for a different request).",
-        body=CheckoutBody({
-            "shipping_address": "shippingAddress",
-            "billing_address": "billingAddress",
-            "payment_method_id": "paymentMethodId",
-            "promotion_codes": "promotionCodes",
-            "shipping_method_id": "shippingMethodId",
-            "notes": "notes",
-        }, into="input", nested={"shipping_address": ADDRESS_FIELDS, "billing_address": ADDRESS_FIELDS}),
-        respond=Payload("result", key="order", status=201),
-        header_params=(QueryParam(
-            "Idempotency-Key",
-            "1-255 printable ASCII characters: a repeated request with the same key returns the same order.",
-            {"type": "string", "minLength": 1, "maxLength": 255},
-        ),),
-        errors=(400, 409),
-        tag="orders",
-    ),
+    CREATE,
     Route(
         "GET", "/api/v1/orders", "orders/list",
         "The signed-in user's orders, newest first.",
@@ -82,7 +86,20 @@ ORDERS = [
         "One order: its owner, or staff (admin, manager, customer_experience).",
         variables=path("id"),
         respond=Single("item", "Order not found"),
-        errors=(403, 404),
+        errors=(400, 403, 404),
         tag="orders",
+    ),
+    # ROUTES.md's "400 - Order ID is required": `/orders/` runs the detail document with an
+    # empty id, which the resolver refuses (rather than a redirect to the list). Checkout keeps
+    # working at that path too, as it did through the trailing-slash redirect.
+    replace(CREATE, path="/api/v1/orders/", listed=False),
+    Route(
+        "GET", "/api/v1/orders/", "orders/order",
+        "400 Order ID is required.",
+        variables=blank("id"),
+        respond=Single("item", "Order not found"),
+        errors=(400,),
+        tag="orders",
+        listed=False,
     ),
 ]

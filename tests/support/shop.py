@@ -1,11 +1,16 @@
-"""Helpers for cart and order tests: a valid address, filling a cart, placing an order."""
+"""Helpers for cart and order tests: a valid address, filling a cart, placing an order, and a
+database trigger to make a race happen at one exact point of a checkout."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from tests.factories import Factory, unique
 from tests.support.api import Api
 
 
@@ -54,3 +59,29 @@ mutation Checkout($input: OrderCreateInput!) {
   }
 }
 """
+
+
+@contextmanager
+def trigger_on_insert(factory: Factory, table: str, *, when: str, then: str, before: bool = False) -> Iterator[None]:
+    """While inside: on each INSERT into `table` whose row satisfies `when`, run the statement
+    `then` (both SQL, may use NEW.<column>), in the inserting transaction — i.e. inside the
+    server's checkout, at exactly that point. The same DDL idea on SQLite and PostgreSQL."""
+    name = unique("test_trigger_").lower()
+    timing = "BEFORE" if before else "AFTER"
+    if factory.db.is_sqlite:
+        create = [f"CREATE TRIGGER {name} {timing} INSERT ON {table} FOR EACH ROW WHEN {when} BEGIN {then}; END"]
+        drop = [f"DROP TRIGGER IF EXISTS {name}"]
+    else:
+        create = [
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN IF {when} THEN {then}; END IF; RETURN NEW; END $$",
+            f"CREATE TRIGGER {name} {timing} INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
+        ]
+        drop = [f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()"]
+    for statement in create:
+        factory.execute(text(statement))
+    try:
+        yield
+    finally:
+        for statement in drop:
+            factory.execute(text(statement))
