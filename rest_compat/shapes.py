@@ -60,6 +60,10 @@ def _enum_schema(enum: GraphQLEnumType) -> dict[str, Any]:
 class ResponseShape:
     schema: dict[str, Any]
     enum_paths: set[Path] = field(default_factory=set)
+    enums: EnumTrie = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.enums = enum_trie(self.enum_paths)
 
 
 class _Walker:
@@ -156,21 +160,37 @@ def _input_non_null(
     return schema
 
 
-def lower_enums(data: Any, paths: set[Path], prefix: Path = ()) -> Any:
-    """Lower-case enum values in place at the given response paths (list indices ignored)."""
-    if not paths:
-        return data
+# Enum response paths as a trie: {"page": {"items": {"status": None}}}; None marks an enum.
+EnumTrie = dict[str, "EnumTrie | None"]
+
+
+def enum_trie(paths: set[Path]) -> EnumTrie:
+    trie: EnumTrie = {}
+    for path in paths:
+        node = trie
+        for key in path[:-1]:
+            node = node.setdefault(key, {})  # type: ignore[assignment]
+        node[path[-1]] = None
+    return trie
+
+
+def lower_enums(data: Any, trie: EnumTrie) -> Any:
+    """Lower-case enum values in place along the trie's paths (lists are walked through).
+
+    Only the branches that lead to an enum are visited, not the whole response.
+    """
     if isinstance(data, list):
-        for index, item in enumerate(data):
-            if prefix in paths and isinstance(item, str):
-                data[index] = item.lower()
-            else:
-                lower_enums(item, paths, prefix)
+        for item in data:
+            lower_enums(item, trie)
     elif isinstance(data, dict):
-        for key, value in data.items():
-            path = (*prefix, key)
-            if path in paths and isinstance(value, str):
+        for key, branch in trie.items():
+            value = data.get(key)
+            if value is None:
+                continue
+            if branch is not None:
+                lower_enums(value, branch)
+            elif isinstance(value, str):
                 data[key] = value.lower()
-            elif isinstance(value, (dict, list)) and any(p[: len(path)] == path for p in paths):
-                lower_enums(value, paths, path)
+            elif isinstance(value, list):
+                data[key] = [item.lower() if isinstance(item, str) else item for item in value]
     return data
