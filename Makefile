@@ -13,6 +13,9 @@ STAMP := $(VENV)/.installed
 RUN_HOST ?= 127.0.0.1
 RUN_PORT ?= 8080
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): each has its own servers and throwaway PostgreSQL; a module
+# stays on one process (its servers are shared by its tests). TEST_WORKERS=0 runs in-process.
+TEST_WORKERS ?= auto
 BENCH_ARGS ?=
 
 # Root installs system packages directly; anyone else goes through sudo when it exists.
@@ -24,7 +27,7 @@ APT_GET = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 help: ## List the targets
 	@echo "ShopQL make targets:"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "Variables: PYTEST_ARGS='...' for test, BENCH_ARGS='...' for bench, RUN_HOST/RUN_PORT for run"
+	@echo "Variables: PYTEST_ARGS='...' and TEST_WORKERS=N for test, BENCH_ARGS='...' for bench, RUN_HOST/RUN_PORT for run"
 
 venv: $(STAMP) ## Create .venv and install the package with its test extra
 install: $(STAMP) ## Same as venv
@@ -74,7 +77,7 @@ run: $(STAMP) ## Migrate, load demo data once, serve on http://127.0.0.1:8080 (G
 	$(SHOPQL) serve --host $(RUN_HOST) --port $(RUN_PORT)
 
 test: $(STAMP) postgres ## Run the whole suite on SQLite and PostgreSQL (PYTEST_ARGS=...)
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope $(PYTEST_ARGS)
 
 bench: $(STAMP) postgres wrk ## Run the benchmarks (BENCH_ARGS=...)
 	$(PYTHON) -m bench $(BENCH_ARGS)

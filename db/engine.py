@@ -7,12 +7,13 @@ import contextvars
 import errno
 import socket
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -40,7 +41,8 @@ class Timeouts:
 
     `connect`: establishing a PostgreSQL connection; `pool`: waiting for a free pooled
     connection; `statement`: one PostgreSQL statement (asyncpg's command timeout, which
-    also bounds the pool's pre-ping); `busy`: SQLite waiting for another writer's lock.
+    also bounds the ping of an idle pooled connection); `busy`: SQLite waiting for another
+    writer's lock.
     """
 
     connect: float = 2.0
@@ -120,13 +122,16 @@ def _create_sqlite_engine(url: str, begin: str | None, timeouts: Timeouts) -> As
     return engine
 
 
+# A pooled PostgreSQL connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
+
+
 def _create_postgres_engine(url: str, pool_size: int, max_overflow: int, timeouts: Timeouts) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=1800,
-        pool_pre_ping=True,
         pool_timeout=timeouts.pool,
         connect_args={
             # A generic plan for a trigram search is 1,000x slower for rare terms (PITFALLS.md).
@@ -137,10 +142,43 @@ def _create_postgres_engine(url: str, pool_size: int, max_overflow: int, timeout
             "command_timeout": timeouts.statement,
         },
     )
+    _check_connections_on_checkout(engine)
+    return engine
+
+
+def _check_connections_on_checkout(engine: AsyncEngine) -> None:
+    """Hand out live connections without a ping per checkout (`pool_pre_ping` cost three round
+    trips: BEGIN, `;`, ROLLBACK — twice per request).
+
+    - A connection the server closed (restart, shutdown, idle_session_timeout, a terminated
+      backend) is known to asyncpg at once: its protocol sees the EOF on the event loop. Such a
+      connection invalidates the whole pool (every older connection is then replaced), as a
+      failed pre-ping did; SQLAlchemy does the same when a statement fails with a disconnect.
+    - A connection idle for longer than IDLE_PING_SECONDS may have died silently (a dropped
+      network path sends no EOF): it is pinged, and replaced when the ping says disconnected.
+    A busy pool never pings; a server that stops answering is bounded by the statement and
+    request timeouts (503), as before.
+    """
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.driver_connection.is_closed():
+            raise exc.InvalidatePoolError("the server closed the connection")
+        checked_in_at = record.info.get("checked_in_at")  # absent for a fresh connection
+        if checked_in_at is not None and time.monotonic() - checked_in_at > IDLE_PING_SECONDS:
+            if not pool._dialect._do_ping_w_event(dbapi_connection):
+                raise exc.InvalidatePoolError("the idle connection did not answer its ping")
 
 
 class Database:
-    """The engines plus the two ways resolvers use them: short reads and one write transaction.
+    """The engines plus the ways resolvers use them: short reads and one write transaction
+    (an ORM session, or a Core connection for code that needs no ORM).
 
     Reads run in autocommit mode: no BEGIN/ROLLBACK round trips around a single SELECT.
     SQLite writes start with BEGIN IMMEDIATE: a deferred transaction that reads and then
@@ -179,6 +217,13 @@ class Database:
         """One ORM session in one transaction: committed on success, rolled back on any error."""
         async with self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One Core connection in one transaction (committed on success, rolled back on any
+        error), for code that runs only Core statements: no ORM session around each of them."""
+        async with self.write_engine.begin() as conn:
+            yield conn
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from db.conflicts import insert_ignoring_conflict
 from db.engine import Database
@@ -20,7 +20,7 @@ from db.ids import new_id
 from db.models import Cart, CartItem, Product, ProductStatus, ProductVariant
 from resolvers import pricing
 from resolvers.pricing import quoted
-from resolvers.errors import DomainError, Invalid, NotFound
+from resolvers.errors import DomainError, Invalid, NotFound, required_id
 from resolvers.json_values import json_object
 
 carts = Cart.__table__
@@ -82,13 +82,6 @@ def check_quantity(quantity: int, field: Sequence[str]) -> None:
         raise Invalid(f"Quantity must be between 1 and {MAX_QUANTITY}", field)
 
 
-def check_item_id(item_id: str) -> str:
-    # REST serves `/cart/items/` (an empty id) through the same documents: ROUTES.md's 400.
-    if not item_id.strip():
-        raise Invalid("Item ID is required", ["id"])
-    return item_id
-
-
 def check_attributes(attributes: Any) -> dict[str, Any]:
     """A JSON object of at most MAX_ATTRIBUTES_DEPTH levels and MAX_ATTRIBUTES_BYTES bytes."""
     return json_object(attributes, label="Attributes", field=["input", "attributes"],
@@ -102,44 +95,48 @@ class _VariantPrice:
         self.price_amount = price_amount
 
 
-def _line_columns() -> Any:
-    return select(
-            cart_items.c.id,
-            cart_items.c.cart_id,
-            cart_items.c.product_id,
-            cart_items.c.variant_id,
-            cart_items.c.quantity,
-            cart_items.c.attributes,
-            cart_items.c.created_at,
-            cart_items.c.updated_at,
-            products.c.sku,
-            products.c.name,
-            products.c.currency,
-            products.c.status,
-            products.c.stock,
-            products.c.base_price_amount,
-            products.c.sale_price_amount,
-            products.c.sale_starts_at,
-            products.c.sale_ends_at,
-            variants.c.sku.label("variant_sku"),
-            variants.c.name.label("variant_name"),
-            variants.c.price_amount.label("variant_price_amount"),
-            variants.c.stock.label("variant_stock"),
-        )
-
-
+# The statements of the checkout's hot path are built once, with bound parameters: building a
+# select/update per request (and its cache key) costs more than executing a prebuilt one.
 _LINES_FROM = cart_items.join(products, products.c.id == cart_items.c.product_id).outerjoin(
     variants, variants.c.id == cart_items.c.variant_id
 )
-
-
-def _line_statement(cart_id: str) -> Any:
-    return (
-        _line_columns()
-        .select_from(_LINES_FROM)
-        .where(cart_items.c.cart_id == cart_id)
-        .order_by(cart_items.c.created_at, cart_items.c.id)
+_LINES = (
+    select(
+        cart_items.c.id,
+        cart_items.c.cart_id,
+        cart_items.c.product_id,
+        cart_items.c.variant_id,
+        cart_items.c.quantity,
+        cart_items.c.attributes,
+        cart_items.c.created_at,
+        cart_items.c.updated_at,
+        products.c.sku,
+        products.c.name,
+        products.c.currency,
+        products.c.status,
+        products.c.stock,
+        products.c.base_price_amount,
+        products.c.sale_price_amount,
+        products.c.sale_starts_at,
+        products.c.sale_ends_at,
+        variants.c.sku.label("variant_sku"),
+        variants.c.name.label("variant_name"),
+        variants.c.price_amount.label("variant_price_amount"),
+        variants.c.stock.label("variant_stock"),
     )
+    .select_from(_LINES_FROM)
+    .where(cart_items.c.cart_id == bindparam("lines_cart_id"))
+    .order_by(cart_items.c.created_at, cart_items.c.id)
+)
+# Touching the row takes its lock until commit (bind names differ from column names: in an
+# UPDATE, a parameter named like a column would set that column).
+_LOCK_CART = (
+    update(carts)
+    .where(carts.c.user_id == bindparam("owner_id"))
+    .values(updated_at=bindparam("touched_at"))
+    .returning(*carts.c)
+)
+_CLEAR_CART = delete(cart_items).where(cart_items.c.cart_id == bindparam("cleared_cart_id"))
 
 
 def _line(row: Any, now: dt.datetime) -> CartLine:
@@ -163,7 +160,7 @@ def _line(row: Any, now: dt.datetime) -> CartLine:
 
 async def cart_lines(conn: Any, cart_id: str, now: dt.datetime) -> list[CartLine]:
     """The cart's lines with product data and current prices, in one statement."""
-    rows = (await conn.execute(_line_statement(cart_id))).all()
+    rows = (await conn.execute(_LINES, {"lines_cart_id": cart_id})).all()
     return [_line(row, now) for row in rows]
 
 
@@ -189,12 +186,17 @@ async def _create_cart(db: Database, conn: Any, user_id: str, now: dt.datetime) 
 
 async def lock_cart(db: Database, session: Any, user_id: str, now: dt.datetime, create: bool = True) -> Any:
     """Touch the user's cart row (taking its row lock until commit); create it when missing."""
-    statement = update(carts).where(carts.c.user_id == user_id).values(updated_at=now).returning(*carts.c)
-    cart = (await session.execute(statement)).first()
+    parameters = {"owner_id": user_id, "touched_at": now}
+    cart = (await session.execute(_LOCK_CART, parameters)).first()
     if cart is None and create:
         await _create_cart(db, session, user_id, now)
-        cart = (await session.execute(statement)).first()
+        cart = (await session.execute(_LOCK_CART, parameters)).first()
     return cart
+
+
+async def empty_cart(conn: Any, cart_id: str) -> None:
+    """Delete every line of the cart (its row lock is held by the caller)."""
+    await conn.execute(_CLEAR_CART, {"cleared_cart_id": cart_id})
 
 
 async def view_cart(db: Database, user_id: str, now: dt.datetime) -> CartView:
@@ -299,7 +301,7 @@ async def add_item(
 
 async def update_item(db: Database, user_id: str, now: dt.datetime, *, item_id: str, quantity: int) -> CartView:
     """Set a line's quantity (1..MAX_QUANTITY); the stock must cover it."""
-    check_item_id(item_id)
+    required_id(item_id, "Item")
     check_quantity(quantity, ["quantity"])
     async with db.transaction() as session:
         cart = await lock_cart(db, session, user_id, now)
@@ -318,7 +320,7 @@ async def update_item(db: Database, user_id: str, now: dt.datetime, *, item_id: 
 
 
 async def remove_item(db: Database, user_id: str, now: dt.datetime, *, item_id: str) -> CartView:
-    check_item_id(item_id)
+    required_id(item_id, "Item")
     async with db.transaction() as session:
         cart = await lock_cart(db, session, user_id, now)
         removed = await session.execute(
@@ -332,6 +334,6 @@ async def remove_item(db: Database, user_id: str, now: dt.datetime, *, item_id: 
 async def clear(db: Database, user_id: str, now: dt.datetime) -> CartView:
     async with db.transaction() as session:
         cart = await lock_cart(db, session, user_id, now)
-        await session.execute(delete(cart_items).where(cart_items.c.cart_id == cart.id))
+        await empty_cart(session, cart.id)
         return _view(cart, [])
 

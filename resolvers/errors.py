@@ -28,6 +28,13 @@ class Invalid(DomainError):
         super().__init__("INVALID", message, field)
 
 
+def required_id(identifier: str, what: str, field: Sequence[str] = ("id",)) -> str:
+    """Refuse a blank ID with INVALID "<what> ID is required" (REST's `/products/` and kin)."""
+    if not identifier.strip():
+        raise Invalid(f"{what} ID is required", field)
+    return identifier
+
+
 class AccessError(Exception):
     """Not signed in (UNAUTHENTICATED) or not allowed (FORBIDDEN): a top-level GraphQL error."""
 

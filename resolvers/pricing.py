@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.engine import Row
 
 from db.engine import Database
@@ -301,11 +301,43 @@ def price_order(
 # --- reads pricing needs --------------------------------------------------------------------
 
 
+# Checkout runs these reads on every order: built once with bound parameters, because
+# building a select (and its cache key) per request costs more than executing a prebuilt one.
+_PROMOTIONS_BY_CODE = select(promotions_table).where(
+    promotions_table.c.code.in_(bindparam("promotion_codes", expanding=True))
+)
+
+
+def _rate_of(state_parameter: str) -> Any:
+    return (
+        select(tax_rates.c.rate)
+        .where(tax_rates.c.country == bindparam("tax_country"), tax_rates.c.state == bindparam(state_parameter))
+        .scalar_subquery()
+    )
+
+
+# One row: the state's rate, the country-wide rate (state ""), and the active shipping method
+# (NULL columns when none matches; an id of "" matches none).
+_TAX_RATES_AND_SHIPPING = select(
+    _rate_of("tax_state").label("state_rate"),
+    _rate_of("country_wide").label("country_rate"),
+    shipping_methods.c.id,
+    shipping_methods.c.price_amount,
+    shipping_methods.c.free_over_amount,
+    shipping_methods.c.currency,
+).select_from(
+    select(literal(1).label("one")).subquery().outerjoin(
+        shipping_methods,
+        (shipping_methods.c.id == bindparam("shipping_method")) & shipping_methods.c.active.is_(True),
+    )
+)
+
+
 async def load_promotions(conn: Any, codes: Sequence[str]) -> list[PromotionTerms]:
     """Promotions for normalised codes, in the codes' order; an unknown code is refused."""
     if not codes:
         return []
-    rows = (await conn.execute(select(promotions_table).where(promotions_table.c.code.in_(codes)))).all()
+    rows = (await conn.execute(_PROMOTIONS_BY_CODE, {"promotion_codes": list(codes)})).all()
     by_code = {row.code: PromotionTerms.from_row(row) for row in rows}
     for code in codes:
         if code not in by_code:
@@ -316,29 +348,17 @@ async def load_promotions(conn: Any, codes: Sequence[str]) -> list[PromotionTerm
 async def load_tax_rate_and_shipping(
     conn: Any, country: str, state: str, method_id: str | None
 ) -> tuple[Decimal, ShippingTerms | None]:
-    """`load_tax_rate` and `load_shipping_method` in one round trip (checkout's hot path)."""
-    def rate_of(region: str) -> Any:
-        return (
-            select(tax_rates.c.rate)
-            .where(tax_rates.c.country == country, tax_rates.c.state == region)
-            .scalar_subquery()
-        )
+    """The tax rate of an address and the shipping method, in one round trip (checkout's hot path).
 
-    anchor = select(literal(1).label("one")).subquery()
-    statement = select(
-        rate_of(state).label("state_rate") if state else literal(None).label("state_rate"),
-        rate_of("").label("country_rate"),
-        shipping_methods.c.id,
-        shipping_methods.c.price_amount,
-        shipping_methods.c.free_over_amount,
-        shipping_methods.c.currency,
-    ).select_from(
-        anchor.outerjoin(
-            shipping_methods,
-            (shipping_methods.c.id == (method_id or "")) & shipping_methods.c.active.is_(True),
+    The rate of (country, state), else the country-wide rate (state ""), else 0. A blank
+    `state` looks up (country, "") twice: the country-wide rate either way.
+    """
+    row = (
+        await conn.execute(
+            _TAX_RATES_AND_SHIPPING,
+            {"tax_country": country, "tax_state": state, "country_wide": "", "shipping_method": method_id or ""},
         )
-    )
-    row = (await conn.execute(statement)).one()
+    ).one()
     rate = row.state_rate if row.state_rate is not None else row.country_rate
     shipping = None
     if method_id is not None:

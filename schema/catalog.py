@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from resolvers import catalog
 from resolvers.catalog import ProductFilter, sale_is_open
+from resolvers.errors import required_id
 from schema.node import register_node
 from schema.scalars import JSON
 from schema.types import After, Before, Connection, First, IdArg, Last, Money, Node, paginate
@@ -279,9 +280,9 @@ register_node("brand", fetch_brand)
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="A product by ID; null when unknown or not public.")
+    @strawberry.field(description="A product by ID; null when unknown or not public; INVALID for a blank ID.")
     async def product(self, info: Info, id: IdArg) -> Product | None:
-        return await fetch_product(info, id)
+        return await fetch_product(info, required_id(id, "Product"))
 
     @strawberry.field(description="Public products, newest first. `search` matches name or "
                       "description as a case-insensitive substring (wildcards are literal).")
@@ -305,9 +306,9 @@ class CatalogQuery:
         )
         return await product_connection(info, where, first, after, last, before)
 
-    @strawberry.field(description="A category by ID; null when unknown or inactive.")
+    @strawberry.field(description="A category by ID; null when unknown or inactive; INVALID for a blank ID.")
     async def category(self, info: Info, id: IdArg) -> Category | None:
-        return await fetch_category(info, id)
+        return await fetch_category(info, required_id(id, "Category"))
 
     @strawberry.field(description="Active categories, newest first.")
     async def categories(

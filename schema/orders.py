@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from db.defaults import STAFF_ROLES
 from resolvers import orders
-from resolvers.errors import DomainError, forbidden
+from resolvers.errors import DomainError, forbidden, required_id
 from schema.catalog import Product, ProductVariant
 from schema.errors import UserError, user_error
 from schema.node import register_node
@@ -252,7 +252,7 @@ class OrderQuery:
                       "INVALID for a blank ID.",
                       extensions=authenticated())
     async def order(self, info: Info, id: IdArg) -> Order | None:
-        orders.check_order_id(id)
+        required_id(id, "Order")
         row = await orders.order_by_id(info.context.db, id)
         if row is None:
             return None

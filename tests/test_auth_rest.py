@@ -890,9 +890,9 @@ def test_auth_routes_use_a_fixed_number_of_sql_statements(api):
     # three throttle counters and a little housekeeping; the account; giving the three slots
     # back, expired tokens, the new refresh token
     assert statements(api.post(LOGIN, json={"email": email, "password": PASSWORD})) == 10
-    # viewer (account, grants) + the account row
-    assert statements(api.get(PROFILE, token=session["access_token"])) == 3
+    # viewer (the account with its grants, one statement) + the account row
+    assert statements(api.get(PROFILE, token=session["access_token"])) == 2
     # the token, its rotation, the account, the new token
     assert statements(api.post(REFRESH, json={"refresh_token": session["refresh_token"]})) == 4
-    # viewer (account, grants), revoking the refresh tokens, the new token generation
-    assert statements(api.post(LOGOUT, token=session["access_token"])) == 4
+    # viewer, revoking the refresh tokens, the new token generation
+    assert statements(api.post(LOGOUT, token=session["access_token"])) == 3

@@ -294,3 +294,20 @@ def test_search_with_many_matches_pages_newest_first(api, factory):
     body = api.get("/api/v1/catalog/products", params={"keyword": token, "page_size": 100, "page": 2}).json()
     assert body["meta"]["total_items"] == 1050
     assert [item["name"] for item in body["data"]] == [f"{token} {i}" for i in range(949, 849, -1)]
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/api/v1/catalog/products/", "Product ID is required"),
+    ("/api/v1/catalog/products/category/", "Category ID is required"),
+])
+def test_a_missing_id_is_400_as_documented(api, path, message):
+    response = api.get(path)
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "bad_request", "message": message}}
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_blank_product_id_is_invalid_in_graphql(api):
+    body = api.graphql('{ product(id: " ") { id } }')
+    assert body["data"] == {"product": None}
+    assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [("Product ID is required", "INVALID")]

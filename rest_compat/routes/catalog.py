@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-from rest_compat.route import PAGE_PARAMS, Page, QueryParam, Route, Single, combine, paged, path, query
+from dataclasses import replace
+
+from rest_compat.route import PAGE_PARAMS, Page, QueryParam, Route, Single, blank, combine, paged, path, query
+
+PRODUCT = Route(
+    "GET", "/api/v1/catalog/products/{id}", "catalog/product",
+    "One active product by ID.",
+    variables=path("id"),
+    respond=Single("item", "Product not found"),
+    errors=(400, 404),
+    tag="catalog",
+    cacheable=True,
+)
+CATEGORY_PRODUCTS = Route(
+    "GET", "/api/v1/catalog/products/category/{id}", "catalog/category_products",
+    "Active products of one category, newest first.",
+    variables=combine(paged, path("id")),
+    respond=Page(require="category", not_found="Category not found"),
+    query_params=PAGE_PARAMS,
+    errors=(400, 404),
+    tag="catalog",
+    cacheable=True,
+)
 
 CATALOG = [
     Route(
@@ -19,25 +41,12 @@ CATALOG = [
         tag="catalog",
         cacheable=True,
     ),
-    Route(
-        "GET", "/api/v1/catalog/products/{id}", "catalog/product",
-        "One active product by ID.",
-        variables=path("id"),
-        respond=Single("item", "Product not found"),
-        errors=(404,),
-        tag="catalog",
-        cacheable=True,
-    ),
-    Route(
-        "GET", "/api/v1/catalog/products/category/{id}", "catalog/category_products",
-        "Active products of one category, newest first.",
-        variables=combine(paged, path("id")),
-        respond=Page(require="category", not_found="Category not found"),
-        query_params=PAGE_PARAMS,
-        errors=(400, 404),
-        tag="catalog",
-        cacheable=True,
-    ),
+    PRODUCT,
+    CATEGORY_PRODUCTS,
+    # ROUTES.md's "400 Product ID is required": the id left out runs the same document blank.
+    replace(PRODUCT, path="/api/v1/catalog/products/", variables=blank("id"), listed=False),
+    replace(CATEGORY_PRODUCTS, path="/api/v1/catalog/products/category/",
+            variables=combine(paged, blank("id")), listed=False),
     Route(
         "GET", "/api/v1/catalog/categories", "catalog/categories",
         "Active categories, newest first.",
