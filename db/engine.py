@@ -160,6 +160,15 @@ def _check_connections_on_checkout(engine: AsyncEngine) -> None:
     request timeouts (503), as before.
     """
     pool = engine.sync_engine.pool
+    dialect = engine.dialect
+
+    def answers_ping(dbapi_connection: Any) -> bool:
+        try:
+            return dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                return False
+            raise
 
     @event.listens_for(pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -172,7 +181,7 @@ def _check_connections_on_checkout(engine: AsyncEngine) -> None:
             raise exc.InvalidatePoolError("the server closed the connection")
         checked_in_at = record.info.get("checked_in_at")  # absent for a fresh connection
         if checked_in_at is not None and time.monotonic() - checked_in_at > IDLE_PING_SECONDS:
-            if not pool._dialect._do_ping_w_event(dbapi_connection):
+            if not answers_ping(dbapi_connection):
                 raise exc.InvalidatePoolError("the idle connection did not answer its ping")
 
 

@@ -28,8 +28,8 @@ FIELDS: dict[str, tuple[str, str, bool, int]] = {
 }
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*$")
-_PHONE = re.compile(r"^[0-9+().\- xX]+$")
+_POSTAL_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*")
+_PHONE = re.compile(r"[0-9+().\- xX]+")
 
 COUNTRIES = frozenset(
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
@@ -65,12 +65,12 @@ def normalise_address(raw: Mapping[str, Any], which: str, label: str) -> dict[st
             f"{label}: country must be an ISO 3166-1 alpha-2 code such as 'US'", ["input", which, "country"]
         )
     address["country"] = country
-    if not _POSTAL_CODE.match(address["postal_code"]):
+    if not _POSTAL_CODE.fullmatch(address["postal_code"]):
         raise Invalid(
             f"{label}: postal code may hold only letters, digits, spaces and hyphens",
             ["input", which, "postalCode"],
         )
-    if address["phone_number"] and not _PHONE.match(address["phone_number"]):
+    if address["phone_number"] and not _PHONE.fullmatch(address["phone_number"]):
         raise Invalid(f"{label}: phone number may hold only digits, spaces and + ( ) . - x",
                       ["input", which, "phoneNumber"])
     return address

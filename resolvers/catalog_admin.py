@@ -264,7 +264,14 @@ async def _check_parent(session: AsyncSession, category_id: str | None, parent_i
     raise Invalid(f"Categories may nest at most {MAX_CATEGORY_DEPTH} levels deep", _path("parentId"))
 
 
-def _category_values(fields: Fields) -> dict[str, Any]:
+def _require(values: Mapping[str, Any], *names: str) -> None:
+    for name in names:
+        if name not in values:
+            raise Invalid(f"{name} is required", _path(name))
+
+
+def _listing_values(fields: Fields, picture: str, picture_path: str) -> dict[str, Any]:
+    """What categories and brands share: name, slug, description, active, and a picture URL."""
     values: dict[str, Any] = {}
     if "name" in fields:
         values["name"] = text(fields["name"], "name", 200)
@@ -272,18 +279,20 @@ def _category_values(fields: Fields) -> dict[str, Any]:
         values["slug"] = slug(fields["slug"])
     if "description" in fields:
         values["description"] = long_text(fields["description"])
-    if "image_url" in fields:
-        values["image_url"] = url(fields["image_url"], "imageUrl")
+    if picture in fields:
+        values[picture] = url(fields[picture], picture_path)
     if "active" in fields:
         values["active"] = boolean(fields["active"], "active")
     return values
 
 
+def _category_values(fields: Fields) -> dict[str, Any]:
+    return _listing_values(fields, "image_url", "imageUrl")
+
+
 async def create_category(db: Database, fields: Fields) -> Category:
     values = _category_values({"description": "", "image_url": "", "active": True, **fields})
-    for required in ("name", "slug"):
-        if required not in values:
-            raise Invalid(f"{required} is required", _path(required))
+    _require(values, "name", "slug")
 
     async def work(session: AsyncSession) -> Category:
         category = Category(**values, parent_id=await _check_parent(session, None, fields.get("parent_id")))
@@ -319,25 +328,12 @@ async def delete_category(db: Database, category_id: str) -> str:
 
 
 def _brand_values(fields: Fields) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if "name" in fields:
-        values["name"] = text(fields["name"], "name", 200)
-    if "slug" in fields:
-        values["slug"] = slug(fields["slug"])
-    if "description" in fields:
-        values["description"] = long_text(fields["description"])
-    if "logo_url" in fields:
-        values["logo_url"] = url(fields["logo_url"], "logoUrl")
-    if "active" in fields:
-        values["active"] = boolean(fields["active"], "active")
-    return values
+    return _listing_values(fields, "logo_url", "logoUrl")
 
 
 async def create_brand(db: Database, fields: Fields) -> Brand:
     values = _brand_values({"description": "", "logo_url": "", "active": True, **fields})
-    for required in ("name", "slug"):
-        if required not in values:
-            raise Invalid(f"{required} is required", _path(required))
+    _require(values, "name", "slug")
 
     async def work(session: AsyncSession) -> Brand:
         brand = Brand(**values)
@@ -540,9 +536,7 @@ def _apply_variant(variant: ProductVariant, product: Product, values: dict[str, 
 
 async def create_variant(db: Database, fields: Fields) -> tuple[ProductVariant, Product]:
     values = _variant_values({"stock": 0, "attributes": {}, **fields})
-    for required in ("sku", "name"):
-        if required not in values:
-            raise Invalid(f"{required} is required", _path(required))
+    _require(values, "sku", "name")
 
     async def work(session: AsyncSession) -> tuple[ProductVariant, Product]:
         product = await _get(session, Product, fields.get("product_id"), "Product", _path("productId"))
@@ -643,9 +637,7 @@ async def create_promotion(db: Database, fields: Fields) -> Promotion:
         {"description": "", "currency": "USD", "min_subtotal": 0, "max_discount": None, "starts_at": None,
          "ends_at": None, "usage_limit": None, "active": True, **fields}
     )
-    for required in ("code", "kind", "value"):
-        if required not in values:
-            raise Invalid(f"{required} is required", _path(required))
+    _require(values, "code", "kind", "value")
 
     async def work(session: AsyncSession) -> Promotion:
         promotion = Promotion(**values, usage_count=0)
@@ -819,9 +811,7 @@ def _tax_conflict(values: Mapping[str, Any]) -> str:
 
 async def create_tax_rate(db: Database, fields: Fields) -> TaxRate:
     values = _tax_values({"state": "", **fields})
-    for required in ("country", "rate"):
-        if required not in values:
-            raise Invalid(f"{required} is required", _path(required))
+    _require(values, "country", "rate")
 
     async def work(session: AsyncSession) -> TaxRate:
         tax_rate = TaxRate(**values)

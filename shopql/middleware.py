@@ -27,7 +27,7 @@ from shopql.logs import access_log, request_id_var
 
 log = logging.getLogger("shopql.http")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _NO_STORE = (b"cache-control", b"no-store")
 RETRY_AFTER_SECONDS = 5
 
@@ -52,7 +52,7 @@ class RequestIdMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         counter = [0] if self.count_statements else None
         counter_token = statement_counter.set(counter) if counter is not None else None

@@ -39,7 +39,7 @@ from db.models import PersistedQuery, utcnow
 
 log = logging.getLogger("shopql.persisted_queries")
 
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"  # Apollo clients match on this exact message
@@ -81,7 +81,7 @@ def parse_extension(extensions: Any) -> str | None:
     if persisted.get("version") != 1:
         raise PersistedQueryError(NOT_SUPPORTED, "Unsupported persisted query version (only 1 is supported)")
     sha = persisted.get("sha256Hash")
-    if not isinstance(sha, str) or not SHA256_HEX.match(sha):
+    if not isinstance(sha, str) or not SHA256_HEX.fullmatch(sha):
         raise PersistedQueryError("BAD_REQUEST", "'sha256Hash' must be 64 lower-case hex digits")
     return sha
 
@@ -277,7 +277,7 @@ def load_manifest(raw: bytes) -> dict[str, str]:
         pairs = manifest.items()
     documents: dict[str, str] = {}
     for position, (sha, query) in enumerate(pairs):
-        if not isinstance(sha, str) or not SHA256_HEX.match(sha):
+        if not isinstance(sha, str) or not SHA256_HEX.fullmatch(sha):
             raise ManifestError(f"entry {position}: the id must be 64 lower-case hex digits (a sha256)")
         if not isinstance(query, str) or not query.strip():
             raise ManifestError(f"entry {position} ({sha}): the document must be a non-empty string")

@@ -120,6 +120,7 @@ def test_hash_mismatch_is_refused_and_nothing_stored(api, factory):
     ({"persistedQuery": {"version": 2, "sha256Hash": "a" * 64}}, "PERSISTED_QUERY_NOT_SUPPORTED"),
     ({"persistedQuery": {"version": 1, "sha256Hash": "XYZ"}}, "BAD_REQUEST"),
     ({"persistedQuery": {"version": 1, "sha256Hash": "A" * 64}}, "BAD_REQUEST"),
+    ({"persistedQuery": {"version": 1, "sha256Hash": "a" * 64 + "\n"}}, "BAD_REQUEST"),
     ({"persistedQuery": {"version": 1}}, "BAD_REQUEST"),
     ({"persistedQuery": "abc"}, "BAD_REQUEST"),
 ])

@@ -56,7 +56,7 @@ ID_TOKEN_LEEWAY = 60
 # Asymmetric algorithms only: never `none`, never HS* (the client secret is not a signing key).
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 # A client-supplied state: visible ASCII, as long as the column allows.
-_STATE = re.compile(r"^[\x21-\x7e]{1,255}$")
+_STATE = re.compile(r"[\x21-\x7e]{1,255}")
 SPENT = ""  # code_verifier of a state a callback has used
 STATE_REJECTED = "Unknown, expired or already used state; start the sign-in again"
 
@@ -145,7 +145,7 @@ async def authorization_url(ctx: RequestContext, state: str | None) -> Authoriza
     _require_configured(settings)
     if state is None:
         state = secrets.token_urlsafe(32)
-    elif not _STATE.match(state):
+    elif not _STATE.fullmatch(state):
         raise DomainError("BAD_USER_INPUT", "'state' must be 1-255 visible ASCII characters", ["state"])
     code_verifier = secrets.token_urlsafe(64)  # 86 characters (RFC 7636: 43-128)
     nonce = secrets.token_urlsafe(32)
@@ -197,7 +197,7 @@ async def _consume_state(db: Database, state: str, now: dt.datetime) -> _Pending
     check), so two callbacks with one state cannot both get it. The spent row stays until it
     expires, so a client cannot register the same state again meanwhile.
     """
-    if not _STATE.match(state):
+    if not _STATE.fullmatch(state):
         return None
     async with db.transaction() as session:
         row = (

@@ -35,7 +35,7 @@ from shopql.settings import Settings
 
 REFRESH_TOKEN_BYTES = 32  # 256 bits of randomness, 43 URL-safe characters
 # What token_urlsafe produces (with room for longer tokens); anything else is not ours.
-_REFRESH_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43,512}$")
+_REFRESH_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43,512}")
 INVALID_REFRESH_TOKEN = "Invalid refresh token"
 REUSED_REFRESH_TOKEN = "Refresh token was already used; this sign-in has been revoked, please sign in again"
 
@@ -127,7 +127,7 @@ async def revoke_user_sessions(session: AsyncSession, user_id: str, now: dt.date
 
 async def rotate(db: Database, settings: Settings, presented: str, now: dt.datetime) -> SignedIn:
     """Exchange a refresh token for a new pair; INVALID_TOKEN for anything but a live token."""
-    if not _REFRESH_TOKEN_SHAPE.match(presented):
+    if not _REFRESH_TOKEN_SHAPE.fullmatch(presented):
         raise invalid_refresh_token()
     reused = False
     async with db.transaction() as session:

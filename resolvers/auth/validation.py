@@ -17,9 +17,9 @@ MAX_NAME_LENGTH = 100  # the users.first_name / last_name columns
 # The WHATWG "valid email address" grammar, plus a dot in the domain: ASCII only, no quoted
 # local parts, no IP-literal domains. What real sign-up forms accept.
 _EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
 )
 
 
@@ -30,7 +30,7 @@ def valid_email(raw: str, field: list[str]) -> str:
         raise DomainError("REQUIRED", "Email is required", field)
     if len(email) > MAX_EMAIL_LENGTH:
         raise Invalid(f"Email must be at most {MAX_EMAIL_LENGTH} characters", field)
-    if not _EMAIL.match(email):
+    if not _EMAIL.fullmatch(email):
         raise Invalid("Email is not a valid address", field)
     return email
 
