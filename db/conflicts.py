@@ -10,13 +10,25 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.engine import Database
 
 
-def insert_ignoring_conflict(db: Database, table: Table, *columns: str) -> Any:
+# Built once per backend and arguments: statements are immutable (`.values()` makes a new one),
+# and building one per request (with its cache key) costs more than executing it.
+_BUILT: dict[tuple[bool, str, tuple[str, ...], str | None], Any] = {}
+
+
+def insert_ignoring_conflict(db: Database, table: Table, *columns: str, returning: str | None = None) -> Any:
     """An INSERT that silently skips the row when it would violate the unique index on `columns`.
 
-    Add `.returning(...)`: no row back means another transaction got there first.
+    `returning`: a column to return; no row back means another transaction got there first.
     """
-    dialect_insert = sqlite.insert if db.is_sqlite else postgresql.insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns))
+    key = (db.is_sqlite, table.name, columns, returning)
+    statement = _BUILT.get(key)
+    if statement is None:
+        dialect_insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns))
+        if returning is not None:
+            statement = statement.returning(table.c[returning])
+        _BUILT[key] = statement
+    return statement
 
 
 # SQLSTATE classes of integrity violations (PostgreSQL) and SQLite's message prefixes.

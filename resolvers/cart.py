@@ -97,9 +97,6 @@ class _VariantPrice:
 
 # The statements of the checkout's hot path are built once, with bound parameters: building a
 # select/update per request (and its cache key) costs more than executing a prebuilt one.
-_LINES_FROM = cart_items.join(products, products.c.id == cart_items.c.product_id).outerjoin(
-    variants, variants.c.id == cart_items.c.variant_id
-)
 _LINES = (
     select(
         cart_items.c.id,
@@ -124,7 +121,10 @@ _LINES = (
         variants.c.price_amount.label("variant_price_amount"),
         variants.c.stock.label("variant_stock"),
     )
-    .select_from(_LINES_FROM)
+    .select_from(
+        cart_items.join(products, products.c.id == cart_items.c.product_id)
+        .outerjoin(variants, variants.c.id == cart_items.c.variant_id)
+    )
     .where(cart_items.c.cart_id == bindparam("lines_cart_id"))
     .order_by(cart_items.c.created_at, cart_items.c.id)
 )

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import secrets
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -79,31 +79,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # key is memoised. Bind names differ from column names: in an UPDATE, a parameter named like a
 # column would also set that column.
 
-
-class _PerBackend:
-    """A statement that differs by backend (`INSERT … ON CONFLICT`), built on first use for each."""
-
-    def __init__(self, build: Callable[[Database], Any]) -> None:
-        self._build = build
-        self._built: dict[bool, Any] = {}
-
-    def __call__(self, db: Database) -> Any:
-        statement = self._built.get(db.is_sqlite)
-        if statement is None:
-            statement = self._built[db.is_sqlite] = self._build(db)
-        return statement
-
-
-_CLAIM_KEY = _PerBackend(
-    lambda db: insert_ignoring_conflict(db, idempotency_keys, "user_id", "key").returning(idempotency_keys.c.key)
-)
 _KEY_WHERE = (idempotency_keys.c.user_id == bindparam("key_user_id"), idempotency_keys.c.key == bindparam("key_value"))
 _CLAIMED_KEY = select(idempotency_keys).where(*_KEY_WHERE)
 _LINK_KEY = update(idempotency_keys).where(*_KEY_WHERE).values(order_id=bindparam("placed_order_id"))
 _ORDER_BY_ID = select(orders).where(orders.c.id == bindparam("wanted_order_id"))
-_INSERT_ORDER = _PerBackend(
-    lambda db: insert_ignoring_conflict(db, orders, "order_number").returning(orders.c.id)
-)
 _INSERT_ITEMS = order_items.insert()
 _INSERT_REDEMPTIONS = redemptions.insert()
 # Stock, taken only when there is enough of it and the product (a variant's parent) is ACTIVE.
@@ -242,7 +221,8 @@ async def _claim_idempotency_key(
     (then finds its order) or rolls back (then claims the key itself).
     """
     fingerprint = request.fingerprint()
-    claimed = await conn.execute(_CLAIM_KEY(db), {
+    claim = insert_ignoring_conflict(db, idempotency_keys, "user_id", "key", returning="key")
+    claimed = await conn.execute(claim, {
         "user_id": user_id, "key": request.idempotency_key, "request_hash": fingerprint, "order_id": None,
         "created_at": now,
     })
@@ -323,7 +303,7 @@ async def _insert_order(db: Database, conn: Any, values: dict[str, Any]) -> dict
     """Insert with a fresh random order number, again on the (rare) collision."""
     for _ in range(ORDER_NUMBER_ATTEMPTS):
         values["order_number"] = new_order_number()
-        inserted = await conn.execute(_INSERT_ORDER(db), values)
+        inserted = await conn.execute(insert_ignoring_conflict(db, orders, "order_number", returning="id"), values)
         if inserted.first() is not None:
             return values
     raise RuntimeError("could not find a free order number")

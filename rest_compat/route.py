@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, encode_cursor
@@ -128,16 +128,6 @@ def path(*names: str, rename: Mapping[str, str] | None = None) -> Variables:
 
     def variables(request: RestRequest) -> dict[str, Any]:
         return {(rename or {}).get(name, name): request.path_params[name] for name in names}
-
-    return variables
-
-
-def blank(*names: str) -> Variables:
-    """Path parameters left out (`/cart/items/`) as empty variables, for the resolver to refuse
-    with its documented 400 ("Item ID is required")."""
-
-    def variables(_: RestRequest) -> dict[str, Any]:
-        return dict.fromkeys(names, "")
 
     return variables
 
@@ -378,3 +368,19 @@ class Route:
         if self.body is not None:
             variables.update(self.body.variables(request))
         return variables
+
+
+def id_left_out(route: Route) -> Route:
+    """The route at its path with the trailing `{id}` left out (`/cart/items/`), unlisted: the
+    same document runs with an empty id, which the resolver refuses with the documented 400
+    ("Item ID is required") — rather than a trailing-slash redirect and a 404 or 405."""
+    path = route.path.removesuffix("{id}")
+    if path == route.path:
+        raise ValueError(f"{route.path} does not end with {{id}}")
+    with_id = route.variables
+
+    def variables(request: RestRequest) -> dict[str, Any]:
+        request.path_params["id"] = ""
+        return with_id(request)
+
+    return replace(route, path=path, variables=variables, listed=False)

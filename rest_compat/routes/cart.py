@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rest_compat.route import Body, Payload, Route, Single, blank, path
+from rest_compat.route import Body, Payload, Route, Single, id_left_out, path
 
 QUANTITY = Body({"quantity": "quantity"})
 
@@ -20,6 +20,24 @@ ITEM_ADD = Route(
     tag="cart",
 )
 
+ITEM_UPDATE = Route(
+    "PATCH", "/api/v1/cart/items/{id}", "cart/item_update",
+    "Set the quantity (1-99) of one of the user's cart items.",
+    variables=path("id"),
+    body=QUANTITY,
+    respond=Payload("result", key="cart"),
+    errors=(400, 404),
+    tag="cart",
+)
+ITEM_REMOVE = Route(
+    "DELETE", "/api/v1/cart/items/{id}", "cart/item_remove",
+    "Remove one of the user's cart items.",
+    variables=path("id"),
+    respond=Payload("result", key="cart"),
+    errors=(400, 404),
+    tag="cart",
+)
+
 CART = [
     Route(
         "GET", "/api/v1/cart", "cart/cart",
@@ -28,45 +46,12 @@ CART = [
         tag="cart",
     ),
     ITEM_ADD,
-    Route(
-        "PATCH", "/api/v1/cart/items/{id}", "cart/item_update",
-        "Set the quantity (1-99) of one of the user's cart items.",
-        variables=path("id"),
-        body=QUANTITY,
-        respond=Payload("result", key="cart"),
-        errors=(400, 404),
-        tag="cart",
-    ),
-    Route(
-        "DELETE", "/api/v1/cart/items/{id}", "cart/item_remove",
-        "Remove one of the user's cart items.",
-        variables=path("id"),
-        respond=Payload("result", key="cart"),
-        errors=(400, 404),
-        tag="cart",
-    ),
-    # ROUTES.md's "400 - Item ID is required": the item path with the id left out runs the same
-    # documents with an empty id, which the resolver refuses (rather than a redirect and a 405).
-    # Adding keeps working at that path too, as it did through the trailing-slash redirect.
-    Route(
-        "PATCH", "/api/v1/cart/items/", "cart/item_update",
-        "400 Item ID is required.",
-        variables=blank("id"),
-        body=QUANTITY,
-        respond=Payload("result", key="cart"),
-        errors=(400,),
-        tag="cart",
-        listed=False,
-    ),
-    Route(
-        "DELETE", "/api/v1/cart/items/", "cart/item_remove",
-        "400 Item ID is required.",
-        variables=blank("id"),
-        respond=Payload("result", key="cart"),
-        errors=(400,),
-        tag="cart",
-        listed=False,
-    ),
+    ITEM_UPDATE,
+    ITEM_REMOVE,
+    # ROUTES.md's "400 - Item ID is required" at the item path with the id left out. Adding keeps
+    # working at that path too, as it did through the trailing-slash redirect.
+    id_left_out(ITEM_UPDATE),
+    id_left_out(ITEM_REMOVE),
     replace(ITEM_ADD, path="/api/v1/cart/items/", listed=False),
     Route(
         "DELETE", "/api/v1/cart", "cart/clear",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from rest_compat.route import PAGE_PARAMS, Page, QueryParam, Route, Single, blank, combine, paged, path, query
+from rest_compat.route import (
+    PAGE_PARAMS,
+    Page,
+    QueryParam,
+    Route,
+    Single,
+    combine,
+    id_left_out,
+    paged,
+    path,
+    query,
+)
 
 PRODUCT = Route(
     "GET", "/api/v1/catalog/products/{id}", "catalog/product",
@@ -43,10 +52,9 @@ CATALOG = [
     ),
     PRODUCT,
     CATEGORY_PRODUCTS,
-    # ROUTES.md's "400 Product ID is required": the id left out runs the same document blank.
-    replace(PRODUCT, path="/api/v1/catalog/products/", variables=blank("id"), listed=False),
-    replace(CATEGORY_PRODUCTS, path="/api/v1/catalog/products/category/",
-            variables=combine(paged, blank("id")), listed=False),
+    # ROUTES.md's "400 Product ID is required" (and Category's) at the path with the id left out.
+    id_left_out(PRODUCT),
+    id_left_out(CATEGORY_PRODUCTS),
     Route(
         "GET", "/api/v1/catalog/categories", "catalog/categories",
         "Active categories, newest first.",

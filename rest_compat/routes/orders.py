@@ -14,7 +14,7 @@ from rest_compat.route import (
     RestRequest,
     Route,
     Single,
-    blank,
+    id_left_out,
     paged,
     path,
 )
@@ -70,6 +70,15 @@ CREATE = Route(
     tag="orders",
 )
 
+ORDER = Route(
+    "GET", "/api/v1/orders/{id}", "orders/order",
+    "One order: its owner, or staff (admin, manager, customer_experience).",
+    variables=path("id"),
+    respond=Single("item", "Order not found"),
+    errors=(400, 403, 404),
+    tag="orders",
+)
+
 ORDERS = [
     CREATE,
     Route(
@@ -81,25 +90,9 @@ ORDERS = [
         errors=(400,),
         tag="orders",
     ),
-    Route(
-        "GET", "/api/v1/orders/{id}", "orders/order",
-        "One order: its owner, or staff (admin, manager, customer_experience).",
-        variables=path("id"),
-        respond=Single("item", "Order not found"),
-        errors=(400, 403, 404),
-        tag="orders",
-    ),
-    # ROUTES.md's "400 - Order ID is required": `/orders/` runs the detail document with an
-    # empty id, which the resolver refuses (rather than a redirect to the list). Checkout keeps
-    # working at that path too, as it did through the trailing-slash redirect.
+    ORDER,
+    # ROUTES.md's "400 - Order ID is required" at `/orders/` (rather than a redirect to the list).
+    # Checkout keeps working at that path too, as it did through the trailing-slash redirect.
     replace(CREATE, path="/api/v1/orders/", listed=False),
-    Route(
-        "GET", "/api/v1/orders/", "orders/order",
-        "400 Order ID is required.",
-        variables=blank("id"),
-        respond=Single("item", "Order not found"),
-        errors=(400,),
-        tag="orders",
-        listed=False,
-    ),
+    id_left_out(ORDER),
 ]
